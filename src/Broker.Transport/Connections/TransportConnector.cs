@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Sockets;
+using Broker.Transport.Security;
+using Broker.Transport.Sockets;
+
+namespace Broker.Transport.Connections;
+
+/// <summary>The frontend side: opens connections to a backend.</summary>
+public sealed class TransportConnector
+{
+    private readonly TransportConnectorOptions _options;
+    private readonly ConnectionSecurity _security;
+
+    /// <summary>Creates a connector for plaintext connections.</summary>
+    /// <exception cref="ArgumentException">The options are invalid; the message names the field.</exception>
+    public TransportConnector(TransportConnectorOptions? options = null)
+        : this(Validated(options ?? new TransportConnectorOptions()), PlaintextSecurity.Instance)
+    {
+    }
+
+    internal TransportConnector(TransportConnectorOptions options, ConnectionSecurity security)
+    {
+        _options = options;
+        _security = security;
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/> and sets the connection up. The caller owns the connection
+    /// and disposes it.
+    /// </summary>
+    /// <exception cref="ConnectFailedException">The connect was refused or timed out (<see cref="TransportConnectorOptions.ConnectTimeout"/>).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public async ValueTask<TransportConnection> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var socket = endpoint is IPEndPoint ip
+            ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        SocketPipe? transport = null;
+        try
+        {
+            await ConnectSocketAsync(socket, endpoint, cancellationToken).ConfigureAwait(false);
+            transport = SocketPipe.Start(socket, _options.Socket);
+            return await _security.ConnectAsync(transport, TargetHost(endpoint), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (transport is not null)
+            {
+                await transport.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                socket.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private async ValueTask ConnectSocketAsync(Socket socket, EndPoint endpoint, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.ConnectTimeout, _options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await socket.ConnectAsync(endpoint, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ConnectFailedException(
+                $"Connecting to {endpoint} timed out after {_options.ConnectTimeout.TotalSeconds:0.###} s (ConnectTimeout). Is the backend reachable?");
+        }
+        catch (SocketException ex)
+        {
+            var hint = ex.SocketErrorCode == SocketError.ConnectionRefused ? " Is the backend listening on that port?" : string.Empty;
+            throw new ConnectFailedException($"Connecting to {endpoint} failed: {ex.SocketErrorCode} ({ex.Message}).{hint}", ex);
+        }
+    }
+
+    private static string TargetHost(EndPoint endpoint) => endpoint switch
+    {
+        DnsEndPoint dns => dns.Host,
+        IPEndPoint ip => ip.Address.ToString(),
+        _ => endpoint.ToString() ?? string.Empty,
+    };
+
+    private static TransportConnectorOptions Validated(TransportConnectorOptions options)
+    {
+        options.Validate();
+        return options;
+    }
+}

@@ -1,0 +1,90 @@
+namespace Broker.Transport.Connections;
+
+/// <summary>The base of every error the transport raises about a connection.</summary>
+/// <remarks>It derives from <see cref="IOException"/> so that code written against streams handles it too.</remarks>
+public class TransportException : IOException
+{
+    /// <summary>Creates the exception with a message that says what went wrong.</summary>
+    public TransportException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and the error that caused it.</summary>
+    public TransportException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public TransportException()
+        : base("The transport connection failed.")
+    {
+    }
+}
+
+/// <summary>The peer reset the connection (TCP RST), or it vanished, so bytes in flight may be lost.</summary>
+public sealed class ConnectionResetException : TransportException
+{
+    /// <summary>Creates the exception with a message and the socket error that reported the reset.</summary>
+    public ConnectionResetException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ConnectionResetException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public ConnectionResetException()
+        : base("The peer reset the connection.")
+    {
+    }
+}
+
+/// <summary>This side aborted the connection; <see cref="Exception.Message"/> carries the reason given to <c>Abort</c>.</summary>
+public sealed class ConnectionAbortedException : TransportException
+{
+    /// <summary>Creates the exception with the reason for the abort.</summary>
+    public ConnectionAbortedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with the reason for the abort and the error that caused it.</summary>
+    public ConnectionAbortedException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public ConnectionAbortedException()
+        : base("The connection was aborted.")
+    {
+    }
+}
+
+/// <summary>A connect attempt did not finish within the connector's <c>ConnectTimeout</c>, or the peer refused it.</summary>
+public sealed class ConnectFailedException : TransportException
+{
+    /// <summary>Creates the exception with a message and the socket error, if any.</summary>
+    public ConnectFailedException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ConnectFailedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public ConnectFailedException()
+        : base("The connection could not be established.")
+    {
+    }
+}

@@ -1,0 +1,140 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+
+namespace Broker.Transport.Sockets;
+
+/// <summary>
+/// A reusable <see cref="SocketAsyncEventArgs"/> that can be awaited as a <see cref="ValueTask{Int32}"/>,
+/// so a receive or a send costs no allocation. One instance serves one operation at a time; each
+/// connection owns one for receiving and one for sending (the shape of Kestrel's SocketReceiver and
+/// SocketSender).
+/// </summary>
+internal sealed class SocketAwaitableEventArgs : SocketAsyncEventArgs, IValueTaskSource<int>
+{
+    // Linux caps an iovec array at 1024 entries (IOV_MAX); stay well below it and send the rest next time.
+    private const int MaxBufferListSegments = 256;
+
+    private ManualResetValueTaskSourceCore<int> _source;
+    private List<ArraySegment<byte>>? _bufferList;
+
+    public SocketAwaitableEventArgs()
+        : base(unsafeSuppressExecutionContextFlow: true)
+    {
+        // Continuations run inline on the I/O thread: the pumps only move buffers, never run user code.
+        _source.RunContinuationsAsynchronously = false;
+    }
+
+    /// <summary>Waits until the socket has data, without holding a buffer while it waits.</summary>
+    public ValueTask<int> WaitForDataAsync(Socket socket)
+    {
+        SetBuffer(Memory<byte>.Empty);
+        return Receive(socket);
+    }
+
+    /// <summary>Receives into <paramref name="buffer"/>; 0 means the peer half-closed.</summary>
+    public ValueTask<int> ReceiveAsync(Socket socket, Memory<byte> buffer)
+    {
+        SetBuffer(buffer);
+        return Receive(socket);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="buffers"/>, gathering several segments into one system call. Returns the
+    /// number of bytes sent, which is less than the sequence's length only when it had more segments than
+    /// one call may carry.
+    /// </summary>
+    public ValueTask<int> SendAsync(Socket socket, in ReadOnlySequence<byte> buffers)
+    {
+        if (buffers.IsSingleSegment)
+        {
+            if (BufferList is not null)
+            {
+                BufferList = null;
+            }
+
+            SetBuffer(MemoryMarshal.AsMemory(buffers.First));
+        }
+        else
+        {
+            SetBufferList(buffers);
+        }
+
+        _source.Reset();
+        if (socket.SendAsync(this))
+        {
+            return new ValueTask<int>(this, _source.Version);
+        }
+
+        return SocketError == SocketError.Success
+            ? new ValueTask<int>(BytesTransferred)
+            : ValueTask.FromException<int>(new SocketException((int)SocketError));
+    }
+
+    private ValueTask<int> Receive(Socket socket)
+    {
+        _source.Reset();
+        if (socket.ReceiveAsync(this))
+        {
+            return new ValueTask<int>(this, _source.Version);
+        }
+
+        return SocketError == SocketError.Success
+            ? new ValueTask<int>(BytesTransferred)
+            : ValueTask.FromException<int>(new SocketException((int)SocketError));
+    }
+
+    private void SetBufferList(in ReadOnlySequence<byte> buffers)
+    {
+        if (Buffer is not null || MemoryBuffer.Length != 0)
+        {
+            // A SocketAsyncEventArgs carries either one buffer or a list, never both.
+            SetBuffer(null, 0, 0);
+        }
+
+        _bufferList ??= new List<ArraySegment<byte>>(16);
+        _bufferList.Clear();
+        foreach (var segment in buffers)
+        {
+            if (segment.IsEmpty)
+            {
+                continue;
+            }
+
+            if (!MemoryMarshal.TryGetArray(segment, out var array))
+            {
+                throw new InvalidOperationException("The transport's memory pool must hand out array-backed buffers.");
+            }
+
+            _bufferList.Add(array);
+            if (_bufferList.Count == MaxBufferListSegments)
+            {
+                break;
+            }
+        }
+
+        // Setting BufferList makes the socket copy the list into its own array of GCHandles; assigning
+        // the same instance again is how it is told the contents changed.
+        BufferList = _bufferList;
+    }
+
+    protected override void OnCompleted(SocketAsyncEventArgs e)
+    {
+        if (SocketError == SocketError.Success)
+        {
+            _source.SetResult(BytesTransferred);
+        }
+        else
+        {
+            _source.SetException(new SocketException((int)SocketError));
+        }
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _source.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _source.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _source.OnCompleted(continuation, state, token, flags);
+}

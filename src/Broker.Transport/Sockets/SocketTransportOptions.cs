@@ -1,0 +1,75 @@
+using System.Buffers;
+
+namespace Broker.Transport.Sockets;
+
+/// <summary>How one connection's socket and its two pipes behave. Shared by the listener and the connector.</summary>
+public sealed class SocketTransportOptions
+{
+    /// <summary>The default for <see cref="MaxInputBufferSize"/>: 2 MiB.</summary>
+    public const int DefaultMaxInputBufferSize = 2 * 1024 * 1024;
+
+    /// <summary>The default for <see cref="MaxOutputBufferSize"/>: 1 MiB.</summary>
+    public const int DefaultMaxOutputBufferSize = 1024 * 1024;
+
+    /// <summary>
+    /// How many received bytes may wait unread in a connection's input before the transport stops reading
+    /// the socket (and TCP flow control slows the peer). Defaults to 2 MiB. Must be larger than the largest
+    /// frame the application waits for whole, or a reader waiting for a bigger frame would wait forever.
+    /// </summary>
+    public int MaxInputBufferSize { get; set; } = DefaultMaxInputBufferSize;
+
+    /// <summary>
+    /// How many written bytes may wait unsent before the application's <c>FlushAsync</c> waits for the
+    /// socket. Defaults to 1 MiB. This is the bound on the memory a peer that stops reading can make a
+    /// sender hold.
+    /// </summary>
+    public int MaxOutputBufferSize { get; set; } = DefaultMaxOutputBufferSize;
+
+    /// <summary>
+    /// The smallest buffer the pipes rent, and the size of each socket receive. Defaults to 16 KiB, the
+    /// size of a full TLS record, so a record usually arrives in one receive.
+    /// </summary>
+    public int BufferSize { get; set; } = 16 * 1024;
+
+    /// <summary>Whether Nagle's algorithm is off (TCP_NODELAY). Defaults to <see langword="true"/>: the pipes batch writes themselves.</summary>
+    public bool NoDelay { get; set; } = true;
+
+    /// <summary>
+    /// How long disposing a connection waits for queued bytes to reach the socket before it aborts instead.
+    /// Defaults to 5 seconds.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Where the pipes rent their buffers. Defaults to <see cref="MemoryPool{T}.Shared"/>. The pool must hand
+    /// out array-backed memory, so several buffers can be sent in one system call.
+    /// </summary>
+    public MemoryPool<byte> MemoryPool { get; set; } = MemoryPool<byte>.Shared;
+
+    /// <summary>Checks the values once, at start, with a message that names the field.</summary>
+    /// <exception cref="ArgumentException">A value is out of range.</exception>
+    public void Validate()
+    {
+        if (MaxInputBufferSize < 4096)
+        {
+            throw new ArgumentException($"{nameof(MaxInputBufferSize)} is {MaxInputBufferSize}; it must be at least 4096 bytes.");
+        }
+
+        if (MaxOutputBufferSize < 4096)
+        {
+            throw new ArgumentException($"{nameof(MaxOutputBufferSize)} is {MaxOutputBufferSize}; it must be at least 4096 bytes.");
+        }
+
+        if (BufferSize is < 512 or > 1024 * 1024)
+        {
+            throw new ArgumentException($"{nameof(BufferSize)} is {BufferSize}; it must be between 512 bytes and 1 MiB.");
+        }
+
+        if (CloseTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(CloseTimeout)} is {CloseTimeout}; it must not be negative.");
+        }
+
+        ArgumentNullException.ThrowIfNull(MemoryPool, nameof(MemoryPool));
+    }
+}
