@@ -19,6 +19,8 @@ internal sealed partial class SocketPipe : IDuplexPipe, IAsyncDisposable
     private readonly Socket _socket;
     private readonly Pipe _input;
     private readonly Pipe _output;
+    private readonly ApplicationReader _applicationInput;
+    private readonly ApplicationWriter _applicationOutput;
     private readonly SocketAwaitableEventArgs _receiver = new();
     private readonly SocketAwaitableEventArgs _sender = new();
     private readonly CancellationTokenSource _closed = new();
@@ -56,13 +58,15 @@ internal sealed partial class SocketPipe : IDuplexPipe, IAsyncDisposable
             resumeWriterThreshold: options.MaxOutputBufferSize / 2,
             minimumSegmentSize: options.BufferSize,
             useSynchronizationContext: false));
+        _applicationInput = new ApplicationReader(this, _input.Reader);
+        _applicationOutput = new ApplicationWriter(this, _output.Writer);
     }
 
     /// <summary>What arrives from the peer. Completes after the peer's last byte, or with a <see cref="TransportException"/>.</summary>
-    public PipeReader Input => _input.Reader;
+    public PipeReader Input => _applicationInput;
 
     /// <summary>What goes to the peer. Completing it sends what is queued, then half-closes (FIN).</summary>
-    public PipeWriter Output => _output.Writer;
+    public PipeWriter Output => _applicationOutput;
 
     /// <summary>This side's address.</summary>
     public EndPoint LocalEndPoint { get; }
