@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Sockets;
+using Broker.Transport.Connections;
+using Broker.Transport.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Broker.Transport.Tests.Connections;
+
+public class ConnectorTests
+{
+    [Fact]
+    public async Task Connecting_to_a_port_nobody_listens_on_fails_with_a_message_that_names_the_endpoint()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        // Bound but not listening: the port is ours, so nothing else can start listening on it meanwhile.
+        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closed.Bind(Loopback.AnyPort);
+        var endpoint = (IPEndPoint)closed.LocalEndPoint!;
+
+        var error = await Assert.ThrowsAsync<ConnectFailedException>(async () => await new TransportConnector().ConnectAsync(endpoint, ct).Guarded(ct));
+
+        Assert.StartsWith($"Connecting to {endpoint} failed: ConnectionRefused", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("Is the backend listening on that port?", error.Message, StringComparison.Ordinal);
+        Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(error.InnerException).SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task A_connect_that_gets_no_answer_fails_after_the_connect_timeout_on_the_injected_clock()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var unanswered = await Unanswered.CreateAsync(ct);
+        var clock = new FakeTimeProvider();
+        var connector = new TransportConnector(new TransportConnectorOptions { ConnectTimeout = TimeSpan.FromSeconds(7), TimeProvider = clock });
+
+        var connecting = connector.ConnectAsync(unanswered.EndPoint, ct).AsTask();
+        clock.Advance(TimeSpan.FromSeconds(7));
+
+        var error = await Assert.ThrowsAsync<ConnectFailedException>(() => connecting.Guarded(ct));
+        Assert.Equal(
+            $"Connecting to {unanswered.EndPoint} timed out after 7 s (ConnectTimeout). Is the backend reachable?",
+            error.Message);
+    }
+
+    [Fact]
+    public async Task Canceling_a_connect_that_gets_no_answer_throws_operation_canceled_not_connect_failed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var unanswered = await Unanswered.CreateAsync(ct);
+        var connector = new TransportConnector(new TransportConnectorOptions { TimeProvider = new FakeTimeProvider() });
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        var connecting = connector.ConnectAsync(unanswered.EndPoint, cancel.Token).AsTask();
+        await cancel.CancelAsync();
+
+        // Not ConnectFailedException (which does not derive from OperationCanceledException): the caller
+        // asked for this. Its CancellationToken is not compared: today it is the connector's internal
+        // linked token, not the caller's.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connecting.Guarded(ct));
+    }
+
+    [Fact]
+    public async Task A_connect_with_an_already_canceled_token_throws_operation_canceled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var listener = Loopback.Listen();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            async () => await new TransportConnector().ConnectAsync(listener.LocalEndPoint, new CancellationToken(canceled: true)).Guarded(ct));
+    }
+
+    [Fact]
+    public async Task A_connection_knows_both_of_its_endpoints()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var listener = Loopback.Listen();
+        var (client, server) = await Loopback.ConnectAsync(listener, cancellationToken: ct);
+        await using var _ = client;
+        await using var __ = server;
+
+        Assert.Equal(listener.LocalEndPoint, client.RemoteEndPoint);
+        Assert.Equal(client.LocalEndPoint, server.RemoteEndPoint);
+        Assert.Equal(server.LocalEndPoint, client.RemoteEndPoint);
+        Assert.NotEqual(client.ConnectionId, server.ConnectionId);
+    }
+
+    [Theory]
+    [InlineData(0, "ConnectTimeout is 00:00:00; it must be positive (or Timeout.InfiniteTimeSpan).")]
+    [InlineData(-5, "ConnectTimeout is -00:00:05; it must be positive (or Timeout.InfiniteTimeSpan).")]
+    public void A_connect_timeout_that_is_not_positive_is_refused(int seconds, string message)
+    {
+        var options = new TransportConnectorOptions { ConnectTimeout = TimeSpan.FromSeconds(seconds) };
+
+        Assert.Equal(message, Assert.Throws<ArgumentException>(() => new TransportConnector(options)).Message);
+    }
+}
