@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
+using Broker.Transport.Connections;
+using Broker.Transport.Sockets;
 using Broker.Transport.Tests.Support;
 
 namespace Broker.Transport.Tests.Sockets;
@@ -19,8 +21,8 @@ public class LargeTransferTests
         await using var _ = client;
         await using var __ = server;
 
-        var clientSends = Task.Run(() => SendAsync(client.Output, seed: 1, ct), ct);
-        var serverSends = Task.Run(() => SendAsync(server.Output, seed: 2, ct), ct);
+        var clientSends = Task.Run(() => SendAsync(client.Output, BytesEachWay, seed: 1, ct), ct);
+        var serverSends = Task.Run(() => SendAsync(server.Output, BytesEachWay, seed: 2, ct), ct);
         var serverReceives = Task.Run(() => ReceiveAsync(server.Input, ct), ct);
         var clientReceives = Task.Run(() => ReceiveAsync(client.Input, ct), ct);
         await Task.WhenAll(clientSends, serverSends, serverReceives, clientReceives).WaitAsync(TimeSpan.FromSeconds(90), ct);
@@ -31,16 +33,38 @@ public class LargeTransferTests
         Assert.Equal(Convert.ToHexString(await serverSends), Convert.ToHexString((await clientReceives).Hash));
     }
 
+    [Fact]
+    public async Task Small_pipe_segments_that_need_several_gathered_sends_per_flush_arrive_intact()
+    {
+        // 512-byte segments: a 1 MiB flush is about 2048 of them, more than one gathered send may carry
+        // (SocketAwaitableEventArgs caps a send at 256 segments, below Linux's IOV_MAX), so the send loop
+        // must send the rest in further calls without losing or repeating any.
+        const long Bytes = 24L * 1024 * 1024;
+        var ct = TestContext.Current.CancellationToken;
+        var small = new SocketTransportOptions { BufferSize = 512 };
+        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = small });
+        var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = small }, ct);
+        await using var _ = client;
+        await using var __ = server;
+
+        var sending = Task.Run(() => SendAsync(client.Output, Bytes, seed: 3, ct), ct);
+        var receiving = Task.Run(() => ReceiveAsync(server.Input, ct), ct);
+        await Task.WhenAll(sending, receiving).Guarded(ct);
+
+        Assert.Equal(Bytes, (await receiving).Length);
+        Assert.Equal(Convert.ToHexString(await sending), Convert.ToHexString((await receiving).Hash));
+    }
+
     /// <summary>
-    /// Sends <see cref="BytesEachWay"/> deterministic bytes in 1 MiB writes, then completes. Every chunk is
+    /// Sends <paramref name="total"/> deterministic bytes in 1 MiB writes, then completes. Every chunk is
     /// the same random block stamped with its index, so a lost, repeated or swapped chunk changes the hash
     /// while generating the data costs next to nothing. Returns the SHA-256 of what was written.
     /// </summary>
-    private static async Task<byte[]> SendAsync(PipeWriter output, int seed, CancellationToken cancellationToken)
+    private static async Task<byte[]> SendAsync(PipeWriter output, long total, int seed, CancellationToken cancellationToken)
     {
         var block = TestData.Bytes(ChunkSize, seed);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        for (long index = 0; index < BytesEachWay / ChunkSize; index++)
+        for (long index = 0; index < total / ChunkSize; index++)
         {
             BinaryPrimitives.WriteInt64LittleEndian(block, index);
             BinaryPrimitives.WriteInt64LittleEndian(block.AsSpan(ChunkSize / 2), index ^ seed);
