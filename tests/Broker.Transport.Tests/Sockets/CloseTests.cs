@@ -1,4 +1,6 @@
+using Broker.Transport.Connections;
 using Broker.Transport.Framing;
+using Broker.Transport.Sockets;
 using Broker.Transport.Tests.Support;
 
 namespace Broker.Transport.Tests.Sockets;
@@ -70,6 +72,27 @@ public class CloseTests
         var received = await server.Input.ReadToEndAsync(ct).Guarded(ct);
         Assert.Equal(sent.Length, received.Length);
         Assert.Equal(sent, received);
+    }
+
+    [Fact]
+    public async Task Disposing_with_bytes_the_peer_does_not_take_aborts_after_the_close_timeout_and_the_peer_sees_a_reset()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var small = new SocketTransportOptions { MaxInputBufferSize = 64 * 1024, MaxOutputBufferSize = 64 * 1024 };
+        var impatient = new SocketTransportOptions { MaxInputBufferSize = 64 * 1024, MaxOutputBufferSize = 64 * 1024, CloseTimeout = TimeSpan.Zero };
+        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = small });
+        var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = impatient }, ct);
+        await using var __ = server;
+        var stall = await Backpressure.WriteUntilStalledAsync(client.Output, ct);
+        Assert.NotNull(stall.PendingFlush);
+
+        // Returns instead of waiting for a peer that reads nothing; the flush that waited learns why.
+        await client.DisposeAsync().Guarded(ct);
+
+        var flushError = await Assert.ThrowsAsync<ConnectionAbortedException>(() => stall.PendingFlush.Guarded(ct));
+        Assert.Equal("The connection was disposed with unsent bytes the peer did not take within the close timeout (0 s).", flushError.Message);
+        await Assert.ThrowsAsync<ConnectionResetException>(() => server.Input.ReadToEndAsync(ct).Guarded(ct));
+        await client.ConnectionClosed.WhenCanceled().Guarded(ct);
     }
 
     [Fact]
