@@ -29,7 +29,7 @@ public class ConnectorTests
     public async Task A_connect_that_gets_no_answer_fails_after_the_connect_timeout_on_the_injected_clock()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var unanswered = await Unanswered.CreateAsync(ct);
+        using var unanswered = Unanswered.Create();
         var clock = new FakeTimeProvider();
         var connector = new TransportConnector(new TransportConnectorOptions { ConnectTimeout = TimeSpan.FromSeconds(7), TimeProvider = clock });
 
@@ -46,7 +46,7 @@ public class ConnectorTests
     public async Task Canceling_a_connect_that_gets_no_answer_throws_operation_canceled_not_connect_failed()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var unanswered = await Unanswered.CreateAsync(ct);
+        using var unanswered = Unanswered.Create();
         var connector = new TransportConnector(new TransportConnectorOptions { TimeProvider = new FakeTimeProvider() });
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
 

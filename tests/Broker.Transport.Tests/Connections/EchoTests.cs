@@ -5,6 +5,7 @@ using Broker.Transport.Tests.Support;
 
 namespace Broker.Transport.Tests.Connections;
 
+[Collection(RunsAlone.Name)]
 public class EchoTests
 {
     [Fact]
@@ -12,7 +13,7 @@ public class EchoTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var echo = new EchoServer();
-        await using var client = await new TransportConnector().ConnectAsync(echo.EndPoint, ct);
+        await using var client = await Loopback.Connector().ConnectAsync(echo.EndPoint, ct);
         byte[][] payloads =
         [
             "plant-7/line-3/press-12/temperature"u8.ToArray(),
@@ -45,7 +46,7 @@ public class EchoTests
         const int FramesEach = 6;
         var ct = TestContext.Current.CancellationToken;
         await using var echo = new EchoServer();
-        var connector = new TransportConnector();
+        var connector = Loopback.Connector();
 
         async Task<int> ConverseAsync(int index)
         {

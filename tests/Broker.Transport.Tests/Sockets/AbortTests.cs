@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using Broker.Transport.Connections;
 using Broker.Transport.Sockets;
 using Broker.Transport.Tests.Support;
@@ -129,5 +128,5 @@ public class AbortTests
         Assert.Throws<ArgumentNullException>(() => client.Abort(null!));
     }
 
-    private static SocketTransportOptions Small() => new() { MaxInputBufferSize = 64 * 1024, MaxOutputBufferSize = 64 * 1024 };
+    private static SocketTransportOptions Small() => Loopback.Patient(maxBufferSize: 64 * 1024);
 }

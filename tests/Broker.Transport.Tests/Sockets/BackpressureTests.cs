@@ -21,8 +21,12 @@ public class BackpressureTests
     public async Task A_reader_that_stops_reading_bounds_what_the_writer_can_flush_and_resuming_delivers_every_byte()
     {
         var ct = TestContext.Current.CancellationToken;
-        var serverSocket = new SocketTransportOptions { MaxInputBufferSize = InputLimit, MaxOutputBufferSize = OutputLimit };
-        var clientSocket = new SocketTransportOptions { MaxInputBufferSize = InputLimit, MaxOutputBufferSize = OutputLimit };
+        var serverSocket = Loopback.Patient();
+        serverSocket.MaxInputBufferSize = InputLimit;
+        serverSocket.MaxOutputBufferSize = OutputLimit;
+        var clientSocket = Loopback.Patient();
+        clientSocket.MaxInputBufferSize = InputLimit;
+        clientSocket.MaxOutputBufferSize = OutputLimit;
         await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = serverSocket });
         var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = clientSocket }, ct);
         await using var _ = client;
@@ -34,7 +38,6 @@ public class BackpressureTests
 
         Assert.True(stall.PendingFlush is not null, $"The writer flushed {stall.Written} bytes to a peer that reads nothing and never had to wait.");
         Assert.InRange(stall.Written, OutputLimit, bound);
-        Assert.False(stall.PendingFlush.IsCompleted);
 
         // Reading again frees the writer and every byte arrives, in order.
         var receiving = server.Input.ReadToEndAsync(ct);

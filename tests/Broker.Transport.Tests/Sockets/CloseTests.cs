@@ -78,7 +78,7 @@ public class CloseTests
     public async Task Disposing_with_bytes_the_peer_does_not_take_aborts_after_the_close_timeout_and_the_peer_sees_a_reset()
     {
         var ct = TestContext.Current.CancellationToken;
-        var small = new SocketTransportOptions { MaxInputBufferSize = 64 * 1024, MaxOutputBufferSize = 64 * 1024 };
+        var small = Loopback.Patient(maxBufferSize: 64 * 1024);
         var impatient = new SocketTransportOptions { MaxInputBufferSize = 64 * 1024, MaxOutputBufferSize = 64 * 1024, CloseTimeout = TimeSpan.Zero };
         await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = small });
         var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = impatient }, ct);

@@ -2,11 +2,11 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Broker.Transport.Connections;
-using Broker.Transport.Sockets;
 using Broker.Transport.Tests.Support;
 
 namespace Broker.Transport.Tests.Sockets;
 
+[Collection(RunsAlone.Name)]
 public class LargeTransferTests
 {
     private const long BytesEachWay = 256L * 1024 * 1024;
@@ -41,7 +41,8 @@ public class LargeTransferTests
         // must send the rest in further calls without losing or repeating any.
         const long Bytes = 24L * 1024 * 1024;
         var ct = TestContext.Current.CancellationToken;
-        var small = new SocketTransportOptions { BufferSize = 512 };
+        var small = Loopback.Patient();
+        small.BufferSize = 512;
         await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = small });
         var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = small }, ct);
         await using var _ = client;

@@ -18,11 +18,12 @@ internal sealed class Unanswered : IDisposable
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndPoint!;
 
     /// <summary>
-    /// Binds, listens with a backlog of 1 and connects until one connect is left waiting. Waiting one
-    /// second for a connect is how a dropped SYN is told from an accepted one: a loopback connect that the
-    /// kernel accepts completes at once, and one whose SYN it dropped retries no sooner than after a second.
+    /// Binds, listens with a backlog of 1 and connects until one connect is left waiting. The connects are
+    /// non-blocking and watched with <see cref="Socket.Poll(TimeSpan, SelectMode)"/>, a system call, so a
+    /// busy thread pool cannot make an accepted connect look unanswered: the kernel completes a loopback
+    /// handshake it accepts at once, and retries a dropped SYN only after a second.
     /// </summary>
-    public static async Task<Unanswered> CreateAsync(CancellationToken cancellationToken)
+    public static Unanswered Create()
     {
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -32,15 +33,17 @@ internal sealed class Unanswered : IDisposable
         {
             for (var attempt = 0; attempt < 16; attempt++)
             {
-                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
                 unanswered._fillers.Add(filler);
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(TimeSpan.FromSeconds(1));
                 try
                 {
-                    await filler.ConnectAsync(unanswered.EndPoint, wait.Token);
+                    filler.Connect(unanswered.EndPoint);
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+                {
+                }
+
+                if (!filler.Poll(TimeSpan.FromMilliseconds(500), SelectMode.SelectWrite))
                 {
                     return unanswered; // The queue is full: this connect was left waiting.
                 }
