@@ -13,8 +13,10 @@ public sealed class SocketTransportOptions
 
     /// <summary>
     /// How many received bytes may wait unread in a connection's input before the transport stops reading
-    /// the socket (and TCP flow control slows the peer). Defaults to 2 MiB. Must be larger than the largest
-    /// frame the application waits for whole, or a reader waiting for a bigger frame would wait forever.
+    /// the socket (and TCP flow control slows the peer). Defaults to 2 MiB. A reader waiting for a frame
+    /// larger than this still gets it: the pipe lets the receive loop past the limit while the reader has
+    /// examined everything buffered, so one waiting frame can hold up to the frame reader's maximum frame
+    /// size. Keep this above the usual frame size so that such frames stay the exception.
     /// </summary>
     public int MaxInputBufferSize { get; set; } = DefaultMaxInputBufferSize;
 

@@ -43,6 +43,26 @@ public class ConnectionFrameReaderTests
     }
 
     [Fact]
+    public async Task A_frame_larger_than_the_input_buffer_limit_still_arrives_whole()
+    {
+        // The pipe resumes a paused writer once its reader has examined everything it holds, so a reader
+        // waiting for the rest of a big frame does not deadlock against the input limit.
+        var ct = TestContext.Current.CancellationToken;
+        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = Loopback.Patient(maxBufferSize: 64 * 1024) });
+        var (client, server) = await Loopback.ConnectAsync(listener, cancellationToken: ct);
+        await using var _ = client;
+        await using var __ = server;
+        var payload = TestData.Bytes(FrameFormat.DefaultMaxFrameSize, seed: 5);
+        var frames = server.CreateFrameReader();
+
+        var sending = client.Output.WriteFrameAsync(payload, ct).AsTask();
+
+        Assert.True(await frames.ReadFrameAsync(ct).Guarded(ct));
+        Assert.Equal(payload, frames.Current.ToArray());
+        await sending.Guarded(ct);
+    }
+
+    [Fact]
     public async Task A_frame_one_byte_over_the_maximum_fails_the_reader_and_the_peer_sees_a_reset()
     {
         var ct = TestContext.Current.CancellationToken;
