@@ -41,6 +41,7 @@ internal sealed class TlsPipe : PipeConnection
         try
         {
             var mayHaveMore = false;
+            var receivedAny = false;
             while (true)
             {
                 if (!mayHaveMore)
@@ -53,9 +54,13 @@ internal sealed class TlsPipe : PipeConnection
                 var received = await _ssl.ReadAsync(memory).ConfigureAwait(false);
                 if (received == 0)
                 {
-                    return null; // close_notify or FIN: Input completes after the last byte.
+                    // TLS 1.3 lets the client finish its side of the handshake before the server has checked
+                    // the client's certificate; a refusing backend then just closes. An end before any byte
+                    // is therefore reported as the likely refusal it is, not as a clean end of stream.
+                    return _isClient && !receivedAny ? RefusedAfterHandshake(null) : null;
                 }
 
+                receivedAny = true;
                 mayHaveMore = received >= MaxRecordPlaintext || received == memory.Length;
                 writer.Advance(received);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
@@ -67,18 +72,21 @@ internal sealed class TlsPipe : PipeConnection
         }
         catch (AuthenticationException ex) when (_isClient)
         {
-            // TLS 1.3 finishes the client's side of the handshake before the server has checked the client's
-            // certificate; a refusal then arrives as an alert on the first read.
-            return new HandshakeException(
-                HandshakeFailureReason.RejectedByPeer,
-                $"The backend at {RemoteEndPoint} refused this frontend after the TLS handshake (it sent an alert): check that this frontend's certificate chains to the backend's trust bundle, has the client-authentication EKU and carries an identity the backend allows. {ex.Message}",
-                ex);
+            return RefusedAfterHandshake(ex);
         }
         catch (Exception ex)
         {
             return Classify(ex, "receiving");
         }
     }
+
+    private HandshakeException RefusedAfterHandshake(Exception? error) => new(
+        HandshakeFailureReason.RejectedByPeer,
+        $"The backend at {RemoteEndPoint} closed the connection right after the TLS handshake, before sending any data. "
+        + "Most often it refused this frontend (TLS 1.3 checks the client certificate after the frontend's side of the handshake has finished): "
+        + "check that this frontend's certificate chains to the backend's trust bundle, has the client-authentication EKU and carries an identity the backend allows, and see the backend's log."
+        + (error is null ? string.Empty : $" ({error.Message})"),
+        error);
 
     protected override async Task<Exception?> SendAsync()
     {
