@@ -1,6 +1,4 @@
-using Broker.Transport.Certificates;
-
-namespace Broker.Transport.Configuration;
+namespace Broker.Transport.Certificates;
 
 /// <summary>
 /// The internal certificates' settings: the Broker resource's <c>advanced.internalCerts</c>, which AIO hands
@@ -34,7 +32,7 @@ public sealed record InternalCertsConfig
     /// <summary>Creates the settings, checking cert-manager's limits.</summary>
     /// <param name="duration">The certificates' requested lifetime; at least <see cref="MinimumDuration"/>.</param>
     /// <param name="renewBefore">How long before expiry to renew; at least <see cref="MinimumRenewBefore"/> and shorter than <paramref name="duration"/>. Null: at 2/3 of the lifetime.</param>
-    /// <param name="algorithm">The private key algorithm. <see cref="PrivateKeyAlgorithm.Ed25519"/> is accepted here, as the Broker resource accepts it; <see cref="BrokerConfig.EnsureSupported"/> refuses it.</param>
+    /// <param name="algorithm">The private key algorithm. <see cref="PrivateKeyAlgorithm.Ed25519"/> is accepted here, as the Broker resource accepts it; <c>BrokerConfig.EnsureSupported</c> and the issuer refuse it.</param>
     /// <param name="rotationPolicy">Whether each renewal makes a new private key.</param>
     /// <exception cref="ArgumentOutOfRangeException">A value is outside cert-manager's limits or not a defined enum value.</exception>
     public InternalCertsConfig(TimeSpan duration, TimeSpan? renewBefore, PrivateKeyAlgorithm algorithm, RotationPolicy rotationPolicy)

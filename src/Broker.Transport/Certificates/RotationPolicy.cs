@@ -1,4 +1,4 @@
-namespace Broker.Transport.Configuration;
+namespace Broker.Transport.Certificates;
 
 /// <summary>
 /// What happens to the private key when an internal certificate is renewed: the Broker resource's
