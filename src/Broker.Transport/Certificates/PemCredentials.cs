@@ -103,7 +103,7 @@ public static class PemCredentials
         return collection;
     }
 
-    private static string ReadText(string path, string what)
+    internal static string ReadText(string path, string what)
     {
         try
         {
