@@ -65,7 +65,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
     /// usually finished its side of the handshake already (TLS 1.3, and .NET on Linux checks the server's
     /// certificate only after OpenSSL has sent the client's Finished), so it holds a connection it believes
     /// good. A quiet close would end that connection's input cleanly or with a reset depending on timing; a
-    /// reset makes the backend's first read fail every time.
+    /// reset makes the backend fail every time: its handshake, or its first read.
     /// </summary>
     private static void ResetOnClose(Socket socket)
     {
