@@ -97,11 +97,24 @@ internal static class CertificateIssuance
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, true, false));
 
-        // A leaf never outlives its issuer.
+        // A leaf never outlives its issuer, nor starts before it.
         var notAfter = spec.NotAfter > issuer.NotAfter ? new DateTimeOffset(issuer.NotAfter) : spec.NotAfter;
+        if (spec.NotBefore < issuer.NotBefore)
+        {
+            throw new ArgumentException($"The leaf's NotBefore ({spec.NotBefore.UtcDateTime:u}) is earlier than its issuer's ({issuer.NotBefore.ToUniversalTime():u}).", nameof(spec));
+        }
+
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        using var signed = request.Create(issuer, spec.NotBefore, notAfter, serial);
+
+        // Create(issuerCertificate, ...) refuses a leaf key of another algorithm than the issuer's (an EC root
+        // could not sign an RSA leaf), so the issuer's key signs through a generator of its own kind.
+        using var issuerKey = (AsymmetricAlgorithm?)issuer.GetECDsaPrivateKey() ?? issuer.GetRSAPrivateKey()
+            ?? throw new ArgumentException($"The issuer {issuer.Subject} has no ECDSA or RSA private key.", nameof(issuer));
+        var generator = issuerKey is RSA rsaIssuer
+            ? X509SignatureGenerator.CreateForRSA(rsaIssuer, RSASignaturePadding.Pkcs1)
+            : X509SignatureGenerator.CreateForECDsa((ECDsa)issuerKey);
+        using var signed = request.Create(issuer.SubjectName, generator, spec.NotBefore, notAfter, serial);
         return key switch
         {
             RSA rsa => signed.CopyWithPrivateKey(rsa),

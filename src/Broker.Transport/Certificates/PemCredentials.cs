@@ -54,23 +54,20 @@ public static class PemCredentials
         var chain = ReadCertificates(certificatePem, certificateName);
         var roots = ReadCertificates(trustBundlePem, trustBundleName);
 
+        // The key is read first and matched second: X509Certificate2.CreateFromPem reports a key from another
+        // certificate and a file with no key in it alike, and each needs a different fix. (The copy keeps its
+        // own handle to the key, as CreateFromPem's does, so the key object is disposed here.)
         X509Certificate2 leaf;
-        try
+        using (var key = ReadPrivateKey(keyPem, keyName))
         {
-            // CreateFromPem keeps only the first certificate: the rest of tls.crt is the chain, read above.
-            leaf = X509Certificate2.CreateFromPem(certificatePem, keyPem);
-        }
-        catch (CryptographicException ex) when (ex.Message.Contains("public key", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("match", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new CertificateLoadException($"The private key in '{keyName}' does not belong to the certificate in '{certificateName}' ({chain[0].Subject}). Were the files taken from different renewals?", ex);
-        }
-        catch (CryptographicException ex)
-        {
-            throw new CertificateLoadException($"'{keyName}' holds no usable private key (expected PEM 'RSA PRIVATE KEY', 'EC PRIVATE KEY' or 'PRIVATE KEY'): {ex.Message}", ex);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new CertificateLoadException($"'{keyName}' holds no usable private key (expected PEM 'RSA PRIVATE KEY', 'EC PRIVATE KEY' or 'PRIVATE KEY'): {ex.Message}", ex);
+            try
+            {
+                leaf = key is RSA rsa ? chain[0].CopyWithPrivateKey(rsa) : chain[0].CopyWithPrivateKey((ECDsa)key);
+            }
+            catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+            {
+                throw new CertificateLoadException($"The private key in '{keyName}' does not belong to the certificate in '{certificateName}' ({chain[0].Subject}). Were the files taken from different renewals?", ex);
+            }
         }
 
         var intermediates = new X509Certificate2Collection();
@@ -81,6 +78,29 @@ public static class PemCredentials
 
         chain[0].Dispose();
         return new CertificateCredentials(leaf, intermediates, roots);
+    }
+
+    private static AsymmetricAlgorithm ReadPrivateKey(string pem, string keyName)
+    {
+        // Each algorithm's ImportFromPem takes 'PRIVATE KEY' (PKCS#8) and its own PKCS#1 label, and fails on
+        // a block of the other algorithm; the content error, when there is one, says more than "no key found".
+        Exception? failure = null;
+        foreach (var create in new Func<AsymmetricAlgorithm>[] { ECDsa.Create, RSA.Create })
+        {
+            var key = create();
+            try
+            {
+                key.ImportFromPem(pem);
+                return key;
+            }
+            catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+            {
+                key.Dispose();
+                failure = failure is null || ex is CryptographicException ? ex : failure;
+            }
+        }
+
+        throw new CertificateLoadException($"'{keyName}' holds no usable private key (expected PEM 'RSA PRIVATE KEY', 'EC PRIVATE KEY' or 'PRIVATE KEY'): {failure!.Message}", failure);
     }
 
     private static X509Certificate2Collection ReadCertificates(string pem, string name)

@@ -50,12 +50,34 @@ internal sealed class TlsClientSecurity : IClientSecurity
                 await ssl.DisposeAsync().ConfigureAwait(false);
             }
 
+            ResetOnClose(socket);
             if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
             {
                 throw;
             }
 
             throw failure.Sort(ex, "backend", peer, timeout.IsCancellationRequested, _options.HandshakeTimeout);
+        }
+    }
+
+    /// <summary>
+    /// Makes the coming close a reset. When this side refuses the backend's certificate, the backend has
+    /// usually finished its side of the handshake already (TLS 1.3, and .NET on Linux checks the server's
+    /// certificate only after OpenSSL has sent the client's Finished), so it holds a connection it believes
+    /// good. A quiet close would end that connection's input cleanly or with a reset depending on timing; a
+    /// reset makes the backend fail every time: its handshake, or its first read.
+    /// </summary>
+    private static void ResetOnClose(Socket socket)
+    {
+        try
+        {
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 

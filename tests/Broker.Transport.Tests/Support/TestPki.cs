@@ -29,6 +29,9 @@ internal sealed class TestPki
         return new TestPki(CertificateIssuance.CreateRoot(name, key, now.AddDays(-1), now.AddDays(30)), algorithm);
     }
 
+    /// <summary>A PKI around a root made elsewhere (it must carry its private key).</summary>
+    public static TestPki FromRoot(X509Certificate2 root, PrivateKeyAlgorithm algorithm = PrivateKeyAlgorithm.Ec256) => new(root, algorithm);
+
     /// <summary>The backend's credentials: DNS localhost and IP 127.0.0.1, server authentication.</summary>
     public CertificateCredentials Backend(Func<LeafSpec, LeafSpec>? change = null)
         => Issue(change?.Invoke(DefaultLeaf("backend", ["localhost"], server: true, client: false)) ?? DefaultLeaf("backend", ["localhost"], server: true, client: false));
