@@ -34,12 +34,13 @@ internal static class LoopbackPairs
     /// <summary>Reads the socket until the peer half-closes, counting bytes; one buffer, no allocation per read.</summary>
     public static async Task DrainSocketAsync(Socket socket, ReceiveProgress progress, int bufferSize)
     {
+        // As Memory: the ArraySegment overload would return a Task<int>, allocating on every pending read.
         var buffer = new byte[bufferSize];
         try
         {
             while (true)
             {
-                var received = await socket.ReceiveAsync(buffer, SocketFlags.None);
+                var received = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None);
                 if (received == 0)
                 {
                     return;

@@ -15,6 +15,11 @@ internal static class Program
             return await Demo.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "allocs")
+        {
+            return await AllocationProbe.RunAsync(args[1..]);
+        }
+
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
         // A benchmark that threw, or failed to build, must fail the run so CI notices it rot.

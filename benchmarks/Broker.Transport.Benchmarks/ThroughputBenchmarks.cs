@@ -31,9 +31,9 @@ public class ThroughputBenchmarks
     public const string Small = "256B";
 
     private const int BulkSize = 64 * 1024;
-    private const int BulkCount = 1024; // 64 MiB per invocation
+    internal const int BulkCount = 1024; // 64 MiB per invocation
     private const int SmallSize = 256;
-    private const int SmallCount = 64 * 1024; // 16 MiB per invocation
+    internal const int SmallCount = 64 * 1024; // 16 MiB per invocation
     private const int PackedWriteSize = 16 * 1024;
     private const int SmallPerPackedWrite = PackedWriteSize / SmallSize;
     private const int DistinctSmall = 64;
