@@ -28,7 +28,7 @@ internal static class AllocationProbe
         using var ticks = new AllocationTicks();
         foreach (var (name, run, ops) in workloads)
         {
-            for (var i = 0; i < 3; i++)
+            for (var i = 0; i < 5; i++)
             {
                 await run(); // Warm up: JIT, pools, tiering.
             }
@@ -46,7 +46,7 @@ internal static class AllocationProbe
             var total = (double)invocations * ops;
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{name,-34} {clock.Elapsed.TotalNanoseconds / total,9:F1} ns/op  {allocated / total,9:F2} B/op"));
+                $"{name,-34} {clock.Elapsed.TotalNanoseconds / total,9:F1} ns/op  {allocated / total,9:F2} B/op  (pool: {Sockets.PinnedBlockMemoryPool.Shared.RetainedBlocks} idle blocks)"));
             foreach (var (type, bytes) in ticks.Top(5))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    ~{bytes / total,9:F2} B/op  {type}"));
