@@ -6,15 +6,18 @@ using System.Globalization;
 namespace Broker.Transport.Benchmarks;
 
 /// <summary>
-/// <c>allocs</c>: runs each throughput workload in this process, outside BenchmarkDotNet, and says what it
+/// <c>allocs</c>: runs each throughput workload in this process, outside BenchmarkDotNet, and says its
+/// wall-clock and CPU time per frame (the CPU time is the steadier figure on a shared machine), what it
 /// allocates per frame and which types, from the runtime's allocation ticks (one sample per ~100 KB
 /// allocated). A quick way to find what breaks the zero-allocation floor before a full benchmark run.
+/// Arguments: the number of measured invocations (default 20), then a part of the workloads' names.
 /// </summary>
 internal static class AllocationProbe
 {
     public static async Task<int> RunAsync(string[] args)
     {
         var invocations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
+        var filter = args.Length > 1 ? args[1] : string.Empty;
         var bench = new ThroughputBenchmarks();
         await bench.SetupAsync();
         (string Name, Func<ValueTask> Run, int Ops)[] workloads =
@@ -26,7 +29,7 @@ internal static class AllocationProbe
         ];
 
         using var ticks = new AllocationTicks();
-        foreach (var (name, run, ops) in workloads)
+        foreach (var (name, run, ops) in workloads.Where(w => w.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)))
         {
             for (var i = 0; i < 5; i++)
             {
@@ -34,6 +37,7 @@ internal static class AllocationProbe
             }
 
             ticks.Clear();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var before = GC.GetTotalAllocatedBytes(precise: true);
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < invocations; i++)
@@ -43,10 +47,11 @@ internal static class AllocationProbe
 
             clock.Stop();
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             var total = (double)invocations * ops;
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{name,-34} {clock.Elapsed.TotalNanoseconds / total,9:F1} ns/op  {allocated / total,9:F2} B/op  (pool: {Sockets.PinnedBlockMemoryPool.Shared.RetainedBlocks} idle blocks)"));
+                $"{name,-34} {clock.Elapsed.TotalNanoseconds / total,9:F1} ns/op {cpu.TotalNanoseconds / total,9:F1} cpu-ns/op  {allocated / total,9:F2} B/op  (pool: {Sockets.PinnedBlockMemoryPool.Shared.RetainedBlocks} idle blocks)"));
             foreach (var (type, bytes) in ticks.Top(5))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    ~{bytes / total,9:F2} B/op  {type}"));
