@@ -15,8 +15,8 @@ internal sealed class SocketAwaitableEventArgs : SocketAsyncEventArgs, IValueTas
 {
     // At most 8 segments per gathered send: on Unix the runtime pins and describes up to 8 buffers on the
     // stack (SocketPal's IovStackThreshold, Linux's UIO_FASTIOV) and allocates two arrays per send above
-    // that, measured at about 110 B per 64 KiB frame. 8 blocks of 16 KiB is 128 KiB per system call, which
-    // is plenty; the rest leaves in the next call.
+    // that, measured at about 110 B per 64 KiB frame. 8 of the default pool's 64 KiB blocks is 512 KiB per
+    // system call, which is plenty; the rest leaves in the next call.
     private const int MaxBufferListSegments = 8;
 
     private ManualResetValueTaskSourceCore<int> _source;

@@ -95,15 +95,18 @@ internal sealed class SocketPipe : PipeConnection
                     return null;
                 }
 
+                // One gathered send (at most 8 blocks), then hand the sent blocks back before the next: the
+                // application's paused flush resumes as soon as the backlog falls under the threshold, not
+                // after the whole backlog has left, so writing and sending overlap.
                 var buffer = result.Buffer;
-                while (!buffer.IsEmpty)
+                if (!buffer.IsEmpty)
                 {
                     var sent = await _sender.SendAsync(Socket, buffer).ConfigureAwait(false);
                     buffer = buffer.Slice(sent);
                 }
 
-                reader.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted)
+                reader.AdvanceTo(buffer.Start);
+                if (result.IsCompleted && buffer.IsEmpty)
                 {
                     break;
                 }
