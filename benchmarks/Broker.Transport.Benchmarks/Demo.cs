@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using Broker.Transport.Connections;
 using Broker.Transport.Framing;
 
@@ -27,10 +26,10 @@ internal static class Demo
         var ct = timeout.Token;
         try
         {
-            await using var listener = TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            await using var listener = LoopbackPairs.ListenPlaintext();
             Console.WriteLine($"Broker.Transport demo: backend listening on {listener.LocalEndPoint} (plaintext)");
             var clock = Stopwatch.StartNew();
-            await using var frontend = await new TransportConnector().ConnectAsync(listener.LocalEndPoint, ct);
+            await using var frontend = await LoopbackPairs.PlaintextConnector().ConnectAsync(listener.LocalEndPoint, ct);
             await using var backend = await listener.AcceptAsync(ct) ?? throw new InvalidOperationException("The listener closed.");
 
             var echoing = EchoAsync(backend, ct);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Broker.Transport.Connections;
 using Broker.Transport.Framing;
+using Broker.Transport.Security;
 
 namespace Broker.Transport.Benchmarks;
 
@@ -22,11 +23,19 @@ internal static class LoopbackPairs
         return (client, server);
     }
 
-    /// <summary>A connector's connection and the listener's matching one, both with default options.</summary>
+    /// <summary>A plaintext listener on 127.0.0.1, port 0; every other option at its default.</summary>
+    public static TransportListener ListenPlaintext()
+        => TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new TransportListenerOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled });
+
+    /// <summary>A plaintext connector; every other option at its default.</summary>
+    public static TransportConnector PlaintextConnector()
+        => new(new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled });
+
+    /// <summary>A connector's connection and the listener's matching one: plaintext, every other option at its default.</summary>
     public static async Task<(TransportListener Listener, TransportConnection Client, TransportConnection Server)> ConnectTransportAsync()
     {
-        var listener = TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var client = await new TransportConnector().ConnectAsync(listener.LocalEndPoint);
+        var listener = ListenPlaintext();
+        var client = await PlaintextConnector().ConnectAsync(listener.LocalEndPoint);
         var server = await listener.AcceptAsync() ?? throw new InvalidOperationException("The listener closed before it accepted.");
         return (listener, client, server);
     }
