@@ -1,1 +1,36 @@
-namespace Broker.Transport.Benchmarks; internal static class Program { private static void Main(string[] args) => BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args); }
+using BenchmarkDotNet.Running;
+
+namespace Broker.Transport.Benchmarks;
+
+/// <summary>
+/// <c>demo</c> runs the end-to-end demo over loopback; anything else goes to BenchmarkDotNet's switcher
+/// (for example <c>--filter '*Throughput*' --job short</c>, or <c>--filter '*' --job dry --inProcess</c> in CI),
+/// and <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>). The exit
+/// code is non-zero when a benchmark fails or a filter matches none, so a dry run in CI catches rot.
+/// </summary>
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "demo")
+        {
+            return await Demo.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "allocs")
+        {
+            return await AllocationProbe.RunAsync(args[1..]);
+        }
+
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args).ToList();
+        if (summaries.Count == 0 && args.Contains("--filter"))
+        {
+            Console.Error.WriteLine("No benchmark matched the filter.");
+            return 1;
+        }
+
+        // A benchmark that threw, or failed to build, must fail the run so CI notices it rot.
+        var failed = summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success));
+        return failed ? 1 : 0;
+    }
+}

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using Broker.Transport.Security;
 using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Connections;
@@ -17,15 +18,12 @@ namespace Broker.Transport.Connections;
 public sealed class TransportConnection : IDuplexPipe, IAsyncDisposable
 {
     private static long s_nextId;
-    private readonly SocketPipe _transport;
-    private readonly IDuplexPipe _application;
-    private readonly IAsyncDisposable? _layer;
+    private readonly PipeConnection _transport;
 
-    internal TransportConnection(SocketPipe transport, IDuplexPipe application, IAsyncDisposable? layer)
+    internal TransportConnection(PipeConnection transport, ConnectionSecurityInfo security)
     {
         _transport = transport;
-        _application = application;
-        _layer = layer;
+        Security = security;
         ConnectionId = Interlocked.Increment(ref s_nextId).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -33,10 +31,13 @@ public sealed class TransportConnection : IDuplexPipe, IAsyncDisposable
     public string ConnectionId { get; }
 
     /// <summary>The bytes (or, with framing, the frames) the peer sends.</summary>
-    public PipeReader Input => _application.Input;
+    public PipeReader Input => _transport.Input;
 
     /// <summary>Where the application writes what the peer should receive; bytes leave on <c>FlushAsync</c>.</summary>
-    public PipeWriter Output => _application.Output;
+    public PipeWriter Output => _transport.Output;
+
+    /// <summary>What the connection negotiated: encrypted or not, the TLS version and cipher suite, the peer's certificate.</summary>
+    public ConnectionSecurityInfo Security { get; }
 
     /// <summary>This side's address.</summary>
     public EndPoint LocalEndPoint => _transport.LocalEndPoint;
@@ -64,11 +65,6 @@ public sealed class TransportConnection : IDuplexPipe, IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (_layer is not null)
-        {
-            await _layer.DisposeAsync().ConfigureAwait(false);
-        }
-
         await _transport.DisposeAsync().ConfigureAwait(false);
     }
 

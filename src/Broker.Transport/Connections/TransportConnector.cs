@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Broker.Transport.Security;
-using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Connections;
 
@@ -9,26 +8,32 @@ namespace Broker.Transport.Connections;
 public sealed class TransportConnector
 {
     private readonly TransportConnectorOptions _options;
-    private readonly ConnectionSecurity _security;
+    private readonly IClientSecurity _security;
 
-    /// <summary>Creates a connector for plaintext connections.</summary>
+    /// <summary>
+    /// Creates a connector. With the default options encryption is Enabled, so
+    /// <see cref="TransportConnectorOptions.Certificates"/> must be set.
+    /// </summary>
     /// <exception cref="ArgumentException">The options are invalid; the message names the field.</exception>
-    public TransportConnector(TransportConnectorOptions? options = null)
-        : this(Validated(options ?? new TransportConnectorOptions()), PlaintextSecurity.Instance)
+    public TransportConnector(TransportConnectorOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _security = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled
+            ? new TlsClientSecurity(options)
+            : new PlaintextSecurity(options.Socket);
     }
 
-    internal TransportConnector(TransportConnectorOptions options, ConnectionSecurity security)
-    {
-        _options = options;
-        _security = security;
-    }
+    /// <summary>Whether this connector's connections are encrypted.</summary>
+    public EncryptInternalTraffic EncryptInternalTraffic => _options.EncryptInternalTraffic;
 
     /// <summary>
     /// Connects to <paramref name="endpoint"/> and sets the connection up. The caller owns the connection
     /// and disposes it.
     /// </summary>
     /// <exception cref="ConnectFailedException">The connect was refused or timed out (<see cref="TransportConnectorOptions.ConnectTimeout"/>).</exception>
+    /// <exception cref="HandshakeException">The TLS handshake failed or the backend was refused; <see cref="HandshakeException.Reason"/> says why.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public async ValueTask<TransportConnection> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
@@ -36,24 +41,14 @@ public sealed class TransportConnector
         var socket = endpoint is IPEndPoint ip
             ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
             : new Socket(SocketType.Stream, ProtocolType.Tcp);
-        SocketPipe? transport = null;
         try
         {
             await ConnectSocketAsync(socket, endpoint, cancellationToken).ConfigureAwait(false);
-            transport = SocketPipe.Start(socket, _options.Socket);
-            return await _security.ConnectAsync(transport, TargetHost(endpoint), cancellationToken).ConfigureAwait(false);
+            return await _security.ConnectAsync(socket, TargetHost(endpoint), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            if (transport is not null)
-            {
-                await transport.DisposeAsync().ConfigureAwait(false);
-            }
-            else
-            {
-                socket.Dispose();
-            }
-
+            socket.Dispose();
             throw;
         }
     }
@@ -85,9 +80,4 @@ public sealed class TransportConnector
         _ => endpoint.ToString() ?? string.Empty,
     };
 
-    private static TransportConnectorOptions Validated(TransportConnectorOptions options)
-    {
-        options.Validate();
-        return options;
-    }
 }

@@ -1,3 +1,5 @@
+using Broker.Transport.Certificates;
+using Broker.Transport.Security;
 using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Connections;
@@ -5,7 +7,28 @@ namespace Broker.Transport.Connections;
 /// <summary>Options for the frontend side: the connector.</summary>
 public sealed class TransportConnectorOptions
 {
-    /// <summary>How long a TCP connect may take before it fails with <see cref="ConnectFailedException"/>. Defaults to 10 seconds.</summary>
+    /// <summary>
+    /// Whether connections are encrypted. Defaults to <see cref="EncryptInternalTraffic.Enabled"/>: TLS 1.3,
+    /// this side's certificate presented, the backend verified against <see cref="Certificates"/>' trust bundle.
+    /// </summary>
+    public EncryptInternalTraffic EncryptInternalTraffic { get; set; } = EncryptInternalTraffic.Enabled;
+
+    /// <summary>Where the frontend's client certificate and trust bundle come from, asked at every connect. Required when encryption is enabled.</summary>
+    public ICertificateSource? Certificates { get; set; }
+
+    /// <summary>How long the TLS handshake may take after the TCP connect. Defaults to 10 seconds.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The identity the backend's certificate must carry: a DNS name, an IP address or a URI in its
+    /// subject alternative names. Defaults to null: the host of the endpoint connected to.
+    /// </summary>
+    public string? ServerIdentity { get; set; }
+
+    /// <summary>Whether TLS 1.2 is offered besides 1.3. Defaults to <see langword="false"/>: TLS 1.3 only.</summary>
+    public bool AllowTls12 { get; set; }
+
+    /// <summary>How long a TCP connect before it fails with <see cref="ConnectFailedException"/>. Defaults to 10 seconds.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How each connection's socket and pipes behave.</summary>
@@ -21,6 +44,21 @@ public sealed class TransportConnectorOptions
         if (ConnectTimeout <= TimeSpan.Zero && ConnectTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentException($"{nameof(ConnectTimeout)} is {ConnectTimeout}; it must be positive (or Timeout.InfiniteTimeSpan).");
+        }
+
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(HandshakeTimeout)} is {HandshakeTimeout}; it must be positive.");
+        }
+
+        if (EncryptInternalTraffic == EncryptInternalTraffic.Enabled && Certificates is null)
+        {
+            throw new ArgumentException($"{nameof(EncryptInternalTraffic)} is Enabled but no {nameof(Certificates)} source is set: the frontend needs a client certificate and the internal trust bundle (or set EncryptInternalTraffic to Disabled, for controlled test environments only).");
+        }
+
+        if (!Enum.IsDefined(EncryptInternalTraffic))
+        {
+            throw new ArgumentException($"{nameof(EncryptInternalTraffic)} is {(int)EncryptInternalTraffic}; it must be Enabled or Disabled.");
         }
 
         ArgumentNullException.ThrowIfNull(Socket, nameof(Socket));

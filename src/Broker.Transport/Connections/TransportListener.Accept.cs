@@ -1,11 +1,24 @@
+using System.Net;
 using System.Net.Sockets;
-using Broker.Transport.Sockets;
+using Broker.Transport.Diagnostics;
+using Broker.Transport.Security;
 
 namespace Broker.Transport.Connections;
 
 public sealed partial class TransportListener
 {
-    private int _pendingSetups;
+    private readonly TransportLog _log;
+    private long _handshakesFailed;
+    private int _pendingHandshakes;
+
+    /// <summary>Raised, on a thread-pool thread, for each connection refused during setup, with the reason.</summary>
+    public event EventHandler<HandshakeFailedEventArgs>? HandshakeFailed;
+
+    /// <summary>How many connections were refused during setup (timeouts, untrusted peers, mismatches...) since the listener started.</summary>
+    public long HandshakesFailed => Interlocked.Read(ref _handshakesFailed);
+
+    /// <summary>How many connections are in their handshake right now; at most <see cref="TransportListenerOptions.MaxPendingHandshakes"/>.</summary>
+    public int PendingHandshakes => Volatile.Read(ref _pendingHandshakes);
 
     /// <summary>Accepts sockets until the listener is disposed. Nothing a peer does can end this loop.</summary>
     private async Task AcceptLoopAsync()
@@ -17,23 +30,19 @@ public sealed partial class TransportListener
             Socket socket;
             try
             {
+                // Past MaxPendingHandshakes, new peers wait in the kernel's backlog until a slot frees.
+                await _handshakeSlots.WaitAsync(stopping).ConfigureAwait(false);
                 socket = await _listenSocket.AcceptAsync(stopping).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (ObjectDisposedException)
-            {
-                break;
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException
+                || ex is SocketException { SocketErrorCode: SocketError.OperationAborted or SocketError.Interrupted })
             {
                 break;
             }
             catch (SocketException)
             {
                 // A connection reset before it was accepted, or a transient lack of descriptors: keep serving.
+                _handshakeSlots.Release();
                 continue;
             }
 
@@ -47,40 +56,76 @@ public sealed partial class TransportListener
     /// <summary>Sets one accepted socket up and queues it for <see cref="AcceptAsync"/>; never throws.</summary>
     private async Task SetUpAsync(Socket socket, CancellationToken stopping)
     {
-        SocketPipe transport;
-        try
-        {
-            transport = SocketPipe.Start(socket, _options.Socket);
-        }
-        catch (SocketException)
-        {
-            socket.Dispose(); // Reset before we could even set it up.
-            return;
-        }
-
-        Interlocked.Increment(ref _pendingSetups);
+        EndPoint? remote = null;
         TransportConnection? connection = null;
+        Interlocked.Increment(ref _pendingHandshakes);
         try
         {
-            connection = await _security.AcceptAsync(transport, stopping).ConfigureAwait(false);
-            Interlocked.Decrement(ref _pendingSetups);
-            await _ready.Writer.WriteAsync(connection, stopping).ConfigureAwait(false);
-            return;
+            remote = socket.RemoteEndPoint;
+            connection = await _security.AcceptAsync(socket, stopping).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A failed setup is the peer's problem; the accept loop must keep serving everyone else.
-        catch (Exception)
+        catch (Exception ex)
 #pragma warning restore CA1031
         {
+            socket.Dispose();
+            if (!stopping.IsCancellationRequested)
+            {
+                OnHandshakeFailed(remote, ex);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pendingHandshakes);
+            _handshakeSlots.Release();
         }
 
-        if (connection is not null)
+        if (connection is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _log.ConnectionAccepted(connection.ConnectionId, connection.RemoteEndPoint, connection.Security);
+            await _ready.Writer.WriteAsync(connection, stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
         }
-        else
+    }
+
+    private void OnHandshakeFailed(EndPoint? remote, Exception ex)
+    {
+        Interlocked.Increment(ref _handshakesFailed);
+        var error = ex as HandshakeException
+            ?? new HandshakeException(HandshakeFailureReason.Other, $"Setting up the connection from {remote} failed: {ex.Message}", ex);
+        _log.HandshakeRefused(remote, error.Reason, error.Message);
+        var handler = HandshakeFailed;
+        if (handler is not null)
         {
-            Interlocked.Decrement(ref _pendingSetups);
-            await transport.DisposeAsync().ConfigureAwait(false);
+            ThreadPool.QueueUserWorkItem(
+                static state => state.handler(state.sender, new HandshakeFailedEventArgs(state.remote, state.error)),
+                (handler, sender: this, remote, error),
+                preferLocal: false);
         }
     }
+}
+
+/// <summary>A connection the listener refused during setup.</summary>
+public sealed class HandshakeFailedEventArgs : EventArgs
+{
+    /// <summary>Creates the event data.</summary>
+    public HandshakeFailedEventArgs(EndPoint? remoteEndPoint, HandshakeException error)
+    {
+        RemoteEndPoint = remoteEndPoint;
+        Error = error;
+    }
+
+    /// <summary>The refused peer's address, when it was known.</summary>
+    public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>Why it was refused.</summary>
+    public HandshakeException Error { get; }
 }

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Broker.Transport.Security;
-using Broker.Transport.Sockets;
+using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Connections;
 
@@ -15,17 +15,22 @@ public sealed partial class TransportListener : IAsyncDisposable
 {
     private readonly Socket _listenSocket;
     private readonly TransportListenerOptions _options;
-    private readonly ConnectionSecurity _security;
+    private readonly IServerSecurity _security;
+    private readonly SemaphoreSlim _handshakeSlots;
     private readonly Channel<TransportConnection> _ready;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _acceptLoop;
     private int _disposed;
 
-    private TransportListener(Socket listenSocket, TransportListenerOptions options, ConnectionSecurity security)
+    private TransportListener(Socket listenSocket, TransportListenerOptions options)
     {
         _listenSocket = listenSocket;
         _options = options;
-        _security = security;
+        _security = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled
+            ? new TlsServerSecurity(options)
+            : new PlaintextSecurity(options.Socket);
+        _handshakeSlots = new SemaphoreSlim(options.MaxPendingHandshakes, options.MaxPendingHandshakes);
+        _log = TransportLog.Create(options.LoggerFactory);
         LocalEndPoint = (IPEndPoint)listenSocket.LocalEndPoint!;
         _ready = Channel.CreateBounded<TransportConnection>(new BoundedChannelOptions(options.MaxQueuedConnections)
         {
@@ -39,22 +44,21 @@ public sealed partial class TransportListener : IAsyncDisposable
     /// <summary>The endpoint actually bound; with port 0, the port the system chose.</summary>
     public IPEndPoint LocalEndPoint { get; }
 
+    /// <summary>Whether this listener's connections are encrypted.</summary>
+    public EncryptInternalTraffic EncryptInternalTraffic => _options.EncryptInternalTraffic;
+
     /// <summary>
     /// Binds <paramref name="endpoint"/> (port 0 picks a free port; see <see cref="LocalEndPoint"/>) and
-    /// starts accepting.
+    /// starts accepting. With the default options encryption is Enabled, so
+    /// <see cref="TransportListenerOptions.Certificates"/> must be set.
     /// </summary>
     /// <exception cref="ArgumentException">The options are invalid; the message names the field.</exception>
     /// <exception cref="SocketException">The endpoint cannot be bound, for example because it is in use.</exception>
-    public static TransportListener Bind(IPEndPoint endpoint, TransportListenerOptions? options = null)
+    public static TransportListener Bind(IPEndPoint endpoint, TransportListenerOptions options)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        options ??= new TransportListenerOptions();
+        ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        return Bind(endpoint, options, PlaintextSecurity.Instance);
-    }
-
-    internal static TransportListener Bind(IPEndPoint endpoint, TransportListenerOptions options, ConnectionSecurity security)
-    {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -72,7 +76,7 @@ public sealed partial class TransportListener : IAsyncDisposable
             throw;
         }
 
-        return new TransportListener(socket, options, security);
+        return new TransportListener(socket, options);
     }
 
     /// <summary>
@@ -112,5 +116,6 @@ public sealed partial class TransportListener : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _handshakeSlots.Dispose();
     }
 }

@@ -1,3 +1,5 @@
+using Broker.Transport.Certificates;
+using Broker.Transport.Security;
 using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Connections;
@@ -5,6 +7,45 @@ namespace Broker.Transport.Connections;
 /// <summary>Options for the backend side: the listener.</summary>
 public sealed class TransportListenerOptions
 {
+    /// <summary>
+    /// Whether connections are encrypted. Defaults to <see cref="EncryptInternalTraffic.Enabled"/>: TLS 1.3,
+    /// a client certificate required, trust pinned to <see cref="Certificates"/>' trust bundle.
+    /// </summary>
+    public EncryptInternalTraffic EncryptInternalTraffic { get; set; } = EncryptInternalTraffic.Enabled;
+
+    /// <summary>Where the backend's certificate and trust bundle come from, asked at every handshake. Required when encryption is enabled.</summary>
+    public ICertificateSource? Certificates { get; set; }
+
+    /// <summary>How long a connection may take to set up (the TLS handshake) before it is dropped. Defaults to 10 seconds, as Kestrel's.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How many connections may be in their handshake at once. Past it the listener takes no new
+    /// connections from the kernel until one finishes or times out, so a flood of stalled peers costs a
+    /// bounded amount of memory. Defaults to 256.
+    /// </summary>
+    public int MaxPendingHandshakes { get; set; } = 256;
+
+    /// <summary>
+    /// The frontend identities accepted: DNS names (a <c>*.</c> wildcard in the certificate matches one
+    /// label) or URIs (exact), matched against the client certificate's subject alternative names. When
+    /// empty and <see cref="AuthorizeClient"/> is null (the default), any client certificate that chains
+    /// to the trust bundle with the client-authentication EKU is accepted.
+    /// </summary>
+    public IList<string> AllowedClientIdentities { get; } = new List<string>();
+
+    /// <summary>
+    /// Decides whether a verified client certificate's identity may connect; runs after the chain and
+    /// EKU checks and after <see cref="AllowedClientIdentities"/>, when that list is not empty. Null by default.
+    /// </summary>
+    public Func<PeerCertificateInfo, bool>? AuthorizeClient { get; set; }
+
+    /// <summary>Whether TLS 1.2 is accepted besides 1.3. Defaults to <see langword="false"/>: TLS 1.3 only.</summary>
+    public bool AllowTls12 { get; set; }
+
+    /// <summary>Where the listener logs refused handshakes and other events. Defaults to none.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
     /// <summary>The length of the kernel's queue of connections not yet accepted. Defaults to 512.</summary>
     public int Backlog { get; set; } = 512;
 
@@ -32,6 +73,26 @@ public sealed class TransportListenerOptions
         if (MaxQueuedConnections < 1)
         {
             throw new ArgumentException($"{nameof(MaxQueuedConnections)} is {MaxQueuedConnections}; it must be at least 1.");
+        }
+
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(HandshakeTimeout)} is {HandshakeTimeout}; it must be positive: an unbounded handshake lets a stalled peer hold a slot forever.");
+        }
+
+        if (MaxPendingHandshakes < 1)
+        {
+            throw new ArgumentException($"{nameof(MaxPendingHandshakes)} is {MaxPendingHandshakes}; it must be at least 1.");
+        }
+
+        if (EncryptInternalTraffic == EncryptInternalTraffic.Enabled && Certificates is null)
+        {
+            throw new ArgumentException($"{nameof(EncryptInternalTraffic)} is Enabled but no {nameof(Certificates)} source is set: the backend needs a certificate and the internal trust bundle (or set EncryptInternalTraffic to Disabled, for controlled test environments only).");
+        }
+
+        if (!Enum.IsDefined(EncryptInternalTraffic))
+        {
+            throw new ArgumentException($"{nameof(EncryptInternalTraffic)} is {(int)EncryptInternalTraffic}; it must be Enabled or Disabled.");
         }
 
         ArgumentNullException.ThrowIfNull(Socket, nameof(Socket));

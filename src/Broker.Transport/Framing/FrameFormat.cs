@@ -26,6 +26,24 @@ public static class FrameFormat
     /// <exception cref="FrameTooLargeException">The length prefix exceeds <paramref name="maxFrameSize"/>.</exception>
     public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxFrameSize, out ReadOnlySequence<byte> payload)
     {
+        var first = buffer.FirstSpan;
+        if (first.Length >= HeaderSize)
+        {
+            // Fast path: the header, and usually the whole frame, sit in the first segment.
+            var prefix = BinaryPrimitives.ReadUInt32BigEndian(first);
+            if (prefix > (uint)maxFrameSize)
+            {
+                throw new FrameTooLargeException(prefix, maxFrameSize);
+            }
+
+            if (first.Length - HeaderSize >= prefix)
+            {
+                payload = buffer.Slice(HeaderSize, (int)prefix);
+                buffer = buffer.Slice(HeaderSize + (int)prefix);
+                return true;
+            }
+        }
+
         if (buffer.Length < HeaderSize)
         {
             payload = default;

@@ -51,31 +51,39 @@ public sealed class FrameReader
     /// <returns><see langword="true"/> with the frame in <see cref="Current"/>; <see langword="false"/> when the peer ended the stream cleanly between frames.</returns>
     /// <exception cref="FrameTooLargeException">The next length prefix exceeds <see cref="MaxFrameSize"/>.</exception>
     /// <exception cref="TruncatedFrameException">The stream ended in the middle of a frame.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> ReadFrameAsync(CancellationToken cancellationToken = default)
+    public ValueTask<bool> ReadFrameAsync(CancellationToken cancellationToken = default)
     {
         if (_fault is not null)
         {
-            throw _fault;
+            return ValueTask.FromException<bool>(_fault);
         }
 
         Current = default;
         if (_holdingRead)
         {
-            // Frames that arrived together are handed out from the same read, without asking the pipe again.
-            if (TryTakeFrame())
+            // Frames that arrived together are handed out from the same read, synchronously, without
+            // asking the pipe again: the common case when small frames stream in.
+            try
             {
-                return true;
+                if (TryTakeFrame())
+                {
+                    return new ValueTask<bool>(true);
+                }
+            }
+            catch (InvalidFrameException ex)
+            {
+                return ValueTask.FromException<bool>(ex);
             }
 
             Release();
         }
 
-        if (_completed)
-        {
-            return false;
-        }
+        return _completed ? new ValueTask<bool>(false) : ReadFromPipeAsync(cancellationToken);
+    }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadFromPipeAsync(CancellationToken cancellationToken)
+    {
         while (true)
         {
             var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);

@@ -1,30 +1,35 @@
+using System.Net.Sockets;
 using Broker.Transport.Connections;
 using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Security;
 
 /// <summary>
-/// The layer between the socket pipes and the application: it turns a connected <see cref="SocketPipe"/>
-/// into the <see cref="TransportConnection"/> the application uses. The plaintext layer hands the socket
-/// pipes through; the TLS layer wraps them. The listener and the connector know only this seam.
+/// The backend's half of the layer between a socket and the application: it turns an accepted socket
+/// into the <see cref="TransportConnection"/> the application uses, or throws a
+/// <see cref="HandshakeException"/> when the peer must be refused. The listener knows only this seam.
 /// </summary>
-internal abstract class ConnectionSecurity
+internal interface IServerSecurity
 {
-    /// <summary>Secures an accepted connection (the backend's side). Throws when the peer must be refused.</summary>
-    public abstract ValueTask<TransportConnection> AcceptAsync(SocketPipe transport, CancellationToken cancellationToken);
-
-    /// <summary>Secures an outgoing connection (the frontend's side). Throws when the server must be refused.</summary>
-    public abstract ValueTask<TransportConnection> ConnectAsync(SocketPipe transport, string targetHost, CancellationToken cancellationToken);
+    ValueTask<TransportConnection> AcceptAsync(Socket socket, CancellationToken cancellationToken);
 }
 
-/// <summary>No encryption: the application reads and writes the socket pipes themselves.</summary>
-internal sealed class PlaintextSecurity : ConnectionSecurity
+/// <summary>The frontend's half of the layer: turns a connected socket into a connection, or refuses the server.</summary>
+internal interface IClientSecurity
 {
-    public static readonly PlaintextSecurity Instance = new();
+    ValueTask<TransportConnection> ConnectAsync(Socket socket, string targetHost, CancellationToken cancellationToken);
+}
 
-    public override ValueTask<TransportConnection> AcceptAsync(SocketPipe transport, CancellationToken cancellationToken)
-        => ValueTask.FromResult(new TransportConnection(transport, transport, layer: null));
+/// <summary>
+/// No encryption (<see cref="EncryptInternalTraffic.Disabled"/>): the application reads and writes the socket
+/// pipes themselves. The pipe watches the first bytes it receives, so a TLS peer is named as such instead
+/// of surfacing as garbage.
+/// </summary>
+internal sealed class PlaintextSecurity(SocketTransportOptions options) : IServerSecurity, IClientSecurity
+{
+    public ValueTask<TransportConnection> AcceptAsync(Socket socket, CancellationToken cancellationToken)
+        => ValueTask.FromResult(new TransportConnection(SocketPipe.Start(socket, options, detectTlsPeer: true), ConnectionSecurityInfo.Plaintext));
 
-    public override ValueTask<TransportConnection> ConnectAsync(SocketPipe transport, string targetHost, CancellationToken cancellationToken)
-        => ValueTask.FromResult(new TransportConnection(transport, transport, layer: null));
+    public ValueTask<TransportConnection> ConnectAsync(Socket socket, string targetHost, CancellationToken cancellationToken)
+        => ValueTask.FromResult(new TransportConnection(SocketPipe.Start(socket, options, detectTlsPeer: true), ConnectionSecurityInfo.Plaintext));
 }

@@ -28,8 +28,10 @@ public sealed class SocketTransportOptions
     public int MaxOutputBufferSize { get; set; } = DefaultMaxOutputBufferSize;
 
     /// <summary>
-    /// The smallest buffer the pipes rent, and the size of each socket receive. Defaults to 16 KiB, the
-    /// size of a full TLS record, so a record usually arrives in one receive.
+    /// The smallest buffer the pipes rent, and the least free space a socket receive reads into. Defaults to
+    /// 16 KiB, the size of a full TLS record, so a record usually arrives in one receive. With the default
+    /// <see cref="MemoryPool"/> the buffers are 64 KiB blocks and a receive fills whatever the current block
+    /// has left, so a bulk transfer reads up to 64 KiB per system call.
     /// </summary>
     public int BufferSize { get; set; } = 16 * 1024;
 
@@ -43,10 +45,13 @@ public sealed class SocketTransportOptions
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Where the pipes rent their buffers. Defaults to <see cref="MemoryPool{T}.Shared"/>. The pool must hand
-    /// out array-backed memory, so several buffers can be sent in one system call.
+    /// Where the pipes rent their buffers. Defaults to a pool shared by all the transport's connections:
+    /// 64 KiB blocks on the pinned object heap, reused, with at most 64 MiB of idle blocks kept, so a busy
+    /// connection allocates nothing per frame. (<see cref="MemoryPool{T}.Shared"/> keeps too few buffers of a
+    /// size for a connection's 3 MiB of pipes, and allocates again.) The pool must hand out array-backed
+    /// memory, so several buffers can be sent in one system call.
     /// </summary>
-    public MemoryPool<byte> MemoryPool { get; set; } = MemoryPool<byte>.Shared;
+    public MemoryPool<byte> MemoryPool { get; set; } = PinnedBlockMemoryPool.Shared;
 
     /// <summary>Checks the values once, at start, with a message that names the field.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Broker.Transport.Connections;
+using Broker.Transport.Security;
 using Broker.Transport.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
@@ -18,7 +19,7 @@ public class ConnectorTests
         closed.Bind(Loopback.AnyPort);
         var endpoint = (IPEndPoint)closed.LocalEndPoint!;
 
-        var error = await Assert.ThrowsAsync<ConnectFailedException>(async () => await new TransportConnector().ConnectAsync(endpoint, ct).Guarded(ct));
+        var error = await Assert.ThrowsAsync<ConnectFailedException>(async () => await Loopback.Connector().ConnectAsync(endpoint, ct).Guarded(ct));
 
         Assert.StartsWith($"Connecting to {endpoint} failed: ConnectionRefused", error.Message, StringComparison.Ordinal);
         Assert.EndsWith("Is the backend listening on that port?", error.Message, StringComparison.Ordinal);
@@ -31,7 +32,7 @@ public class ConnectorTests
         var ct = TestContext.Current.CancellationToken;
         using var unanswered = Unanswered.Create();
         var clock = new FakeTimeProvider();
-        var connector = new TransportConnector(new TransportConnectorOptions { ConnectTimeout = TimeSpan.FromSeconds(7), TimeProvider = clock });
+        var connector = new TransportConnector(new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, ConnectTimeout = TimeSpan.FromSeconds(7), TimeProvider = clock });
 
         var connecting = connector.ConnectAsync(unanswered.EndPoint, ct).AsTask();
         clock.Advance(TimeSpan.FromSeconds(7));
@@ -47,7 +48,7 @@ public class ConnectorTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var unanswered = Unanswered.Create();
-        var connector = new TransportConnector(new TransportConnectorOptions { TimeProvider = new FakeTimeProvider() });
+        var connector = new TransportConnector(new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, TimeProvider = new FakeTimeProvider() });
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
         var connecting = connector.ConnectAsync(unanswered.EndPoint, cancel.Token).AsTask();
@@ -66,7 +67,7 @@ public class ConnectorTests
         await using var listener = Loopback.Listen();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            async () => await new TransportConnector().ConnectAsync(listener.LocalEndPoint, new CancellationToken(canceled: true)).Guarded(ct));
+            async () => await Loopback.Connector().ConnectAsync(listener.LocalEndPoint, new CancellationToken(canceled: true)).Guarded(ct));
     }
 
     [Fact]
@@ -89,7 +90,7 @@ public class ConnectorTests
     [InlineData(-5, "ConnectTimeout is -00:00:05; it must be positive (or Timeout.InfiniteTimeSpan).")]
     public void A_connect_timeout_that_is_not_positive_is_refused(int seconds, string message)
     {
-        var options = new TransportConnectorOptions { ConnectTimeout = TimeSpan.FromSeconds(seconds) };
+        var options = new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, ConnectTimeout = TimeSpan.FromSeconds(seconds) };
 
         Assert.Equal(message, Assert.Throws<ArgumentException>(() => new TransportConnector(options)).Message);
     }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Broker.Transport.Connections;
+using Broker.Transport.Security;
 using Broker.Transport.Framing;
 using Broker.Transport.Tests.Support;
 
@@ -44,7 +45,7 @@ public class ListenerTests
             await listener.DisposeAsync();
 
             Assert.Null(await listener.AcceptAsync(ct).Guarded(ct));
-            var refused = await Assert.ThrowsAsync<ConnectFailedException>(async () => await new TransportConnector().ConnectAsync(endpoint, ct).Guarded(ct));
+            var refused = await Assert.ThrowsAsync<ConnectFailedException>(async () => await Loopback.Connector().ConnectAsync(endpoint, ct).Guarded(ct));
             Assert.Contains(endpoint.ToString(), refused.Message, StringComparison.Ordinal);
 
             // Every accepted connection still carries frames both ways after the listener is gone.
@@ -95,7 +96,7 @@ public class ListenerTests
     {
         var ct = TestContext.Current.CancellationToken;
         var listener = Loopback.Listen();
-        await using var client = await new TransportConnector().ConnectAsync(listener.LocalEndPoint, ct);
+        await using var client = await Loopback.Connector().ConnectAsync(listener.LocalEndPoint, ct);
 
         await listener.DisposeAsync();
 
@@ -109,7 +110,7 @@ public class ListenerTests
     {
         await using var first = Loopback.Listen();
 
-        var error = Assert.Throws<SocketException>(() => TransportListener.Bind(first.LocalEndPoint));
+        var error = Assert.Throws<SocketException>(() => TransportListener.Bind(first.LocalEndPoint, Loopback.PlaintextServer()));
 
         Assert.Equal(SocketError.AddressAlreadyInUse, error.SocketErrorCode);
     }
@@ -117,7 +118,7 @@ public class ListenerTests
     [Fact]
     public void Invalid_listener_options_are_refused_with_the_field_named()
     {
-        var error = Assert.Throws<ArgumentException>(() => TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Backlog = 0 }));
+        var error = Assert.Throws<ArgumentException>(() => TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, Backlog = 0 }));
 
         Assert.Equal("Backlog is 0; it must be at least 1.", error.Message);
     }

@@ -48,7 +48,7 @@ public class ConnectionFrameReaderTests
         // The pipe resumes a paused writer once its reader has examined everything it holds, so a reader
         // waiting for the rest of a big frame does not deadlock against the input limit.
         var ct = TestContext.Current.CancellationToken;
-        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = Loopback.Patient(maxBufferSize: 64 * 1024) });
+        await using var listener = Loopback.Listen(Loopback.PlaintextServer(Loopback.Patient(maxBufferSize: 64 * 1024)));
         var (client, server) = await Loopback.ConnectAsync(listener, cancellationToken: ct);
         await using var _ = client;
         await using var __ = server;

@@ -67,8 +67,8 @@ public class AbortTests
     public async Task Abort_fails_a_flush_that_waits_for_a_peer_that_does_not_read()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = Small() });
-        var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = Small() }, ct);
+        await using var listener = Loopback.Listen(Loopback.PlaintextServer(Small()));
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.PlaintextClient(Small()), ct);
         await using var _ = client;
         await using var __ = server;
         var stalled = await Backpressure.WriteUntilStalledAsync(client.Output, ct);
@@ -85,8 +85,8 @@ public class AbortTests
     public async Task The_peer_of_an_aborted_connection_sees_its_waiting_flush_fail_with_a_reset()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = Small() });
-        var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = Small() }, ct);
+        await using var listener = Loopback.Listen(Loopback.PlaintextServer(Small()));
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.PlaintextClient(Small()), ct);
         await using var _ = client;
         await using var __ = server;
         var stalled = await Backpressure.WriteUntilStalledAsync(server.Output, ct);

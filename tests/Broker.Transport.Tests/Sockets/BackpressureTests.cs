@@ -27,8 +27,8 @@ public class BackpressureTests
         var clientSocket = Loopback.Patient();
         clientSocket.MaxInputBufferSize = InputLimit;
         clientSocket.MaxOutputBufferSize = OutputLimit;
-        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = serverSocket });
-        var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = clientSocket }, ct);
+        await using var listener = Loopback.Listen(Loopback.PlaintextServer(serverSocket));
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.PlaintextClient(clientSocket), ct);
         await using var _ = client;
         await using var __ = server;
 
@@ -53,7 +53,7 @@ public class BackpressureTests
     [Fact]
     public void The_limits_are_validated_with_a_message_that_names_the_field()
     {
-        var tooSmall = new TransportConnectorOptions { Socket = new SocketTransportOptions { MaxOutputBufferSize = 4095 } };
+        var tooSmall = Loopback.PlaintextClient(new SocketTransportOptions { MaxOutputBufferSize = 4095 });
 
         var error = Assert.Throws<ArgumentException>(() => new TransportConnector(tooSmall));
 

@@ -80,8 +80,8 @@ public class CloseTests
         var ct = TestContext.Current.CancellationToken;
         var small = Loopback.Patient(maxBufferSize: 64 * 1024);
         var impatient = new SocketTransportOptions { MaxInputBufferSize = 64 * 1024, MaxOutputBufferSize = 64 * 1024, CloseTimeout = TimeSpan.Zero };
-        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = small });
-        var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = impatient }, ct);
+        await using var listener = Loopback.Listen(Loopback.PlaintextServer(small));
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.PlaintextClient(impatient), ct);
         await using var __ = server;
         var stall = await Backpressure.WriteUntilStalledAsync(client.Output, ct);
         Assert.NotNull(stall.PendingFlush);
@@ -90,7 +90,7 @@ public class CloseTests
         await client.DisposeAsync().Guarded(ct);
 
         var flushError = await Assert.ThrowsAsync<ConnectionAbortedException>(() => stall.PendingFlush.Guarded(ct));
-        Assert.Equal("The connection was disposed with unsent bytes the peer did not take within the close timeout (0 s).", flushError.Message);
+        Assert.Equal("The connection was disposed with unsent bytes that the peer did not take within the close timeout (0 s).", flushError.Message);
         await Assert.ThrowsAsync<ConnectionResetException>(() => server.Input.ReadToEndAsync(ct).Guarded(ct));
         await client.ConnectionClosed.WhenCanceled().Guarded(ct);
     }

@@ -43,8 +43,8 @@ public class LargeTransferTests
         var ct = TestContext.Current.CancellationToken;
         var small = Loopback.Patient();
         small.BufferSize = 512;
-        await using var listener = Loopback.Listen(new TransportListenerOptions { Socket = small });
-        var (client, server) = await Loopback.ConnectAsync(listener, new TransportConnectorOptions { Socket = small }, ct);
+        await using var listener = Loopback.Listen(Loopback.PlaintextServer(small));
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.PlaintextClient(small), ct);
         await using var _ = client;
         await using var __ = server;
 

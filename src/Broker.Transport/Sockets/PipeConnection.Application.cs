@@ -3,16 +3,16 @@ using System.Runtime.ExceptionServices;
 
 namespace Broker.Transport.Sockets;
 
-internal sealed partial class SocketPipe
+internal abstract partial class PipeConnection
 {
     // The pumps learn of an abort asynchronously (a canceled read, a failed socket call), and only then
     // complete the pipes with the reason. Until they do, the pipes themselves would still hand the
     // application buffered bytes and accept flushes that are then dropped. These thin ends close that
     // window: from the moment Abort returns, every read and flush fails with the reason, as Abort promises.
-    private Exception? AbortReason => Volatile.Read(ref _abortReason);
+    // The pumps and DisposeAsync keep using the pipes themselves.
 
     /// <summary>The application's end of the input pipe.</summary>
-    private sealed class ApplicationReader(SocketPipe owner, PipeReader inner) : PipeReader
+    private sealed class ApplicationReader(PipeConnection owner, PipeReader inner) : PipeReader
     {
         public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
             => owner.AbortReason is { } reason ? ValueTask.FromException<ReadResult>(reason) : inner.ReadAsync(cancellationToken);
@@ -39,7 +39,7 @@ internal sealed partial class SocketPipe
     }
 
     /// <summary>The application's end of the output pipe.</summary>
-    private sealed class ApplicationWriter(SocketPipe owner, PipeWriter inner) : PipeWriter
+    private sealed class ApplicationWriter(PipeConnection owner, PipeWriter inner) : PipeWriter
     {
         public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
 

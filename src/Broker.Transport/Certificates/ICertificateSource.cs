@@ -1,0 +1,16 @@
+namespace Broker.Transport.Certificates;
+
+/// <summary>
+/// Where a TLS endpoint gets its certificate and trust bundle. It is asked at every handshake, so a
+/// source that rotates its material (a renewing issuer, a Kubernetes Secret folder) is picked up by the
+/// next connection while open connections keep the version they started with.
+/// </summary>
+public interface ICertificateSource
+{
+    /// <summary>The credentials to use for a handshake starting now.</summary>
+    /// <exception cref="CertificateUnavailableException">The source holds no usable material (not ready yet, or disposed).</exception>
+    CertificateCredentials GetCurrent();
+
+    /// <summary>Raised once each time <see cref="GetCurrent"/> starts returning a new version.</summary>
+    event EventHandler<CertificateCredentials>? CredentialsChanged;
+}

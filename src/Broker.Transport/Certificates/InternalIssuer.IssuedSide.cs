@@ -1,0 +1,144 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Broker.Transport.Certificates;
+
+public sealed partial class InternalIssuer
+{
+    /// <summary>One identity the issuer keeps a leaf for: its key, its leaf, its renewal timer and its source.</summary>
+    internal sealed class IssuedSide : ICertificateSource
+    {
+        private readonly InternalIssuer _issuer;
+        private readonly string _role;
+        private readonly IReadOnlyList<string> _names;
+        private readonly bool _server;
+        private readonly CredentialsSlot _slot;
+        private readonly ITimer _timer;
+        private AsymmetricAlgorithm? _key;
+        private int _failures;
+
+        public IssuedSide(InternalIssuer issuer, string role, IEnumerable<string> names, bool server)
+        {
+            _issuer = issuer;
+            _role = role;
+            _names = [.. names];
+            _server = server;
+            _slot = new CredentialsSlot($"The internal issuer's {role} source");
+            _timer = issuer._time.CreateTimer(_ => OnDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        public event EventHandler<CertificateCredentials>? CredentialsChanged
+        {
+            add => _slot.Changed += value;
+            remove => _slot.Changed -= value;
+        }
+
+        public ICertificateSource Source => this;
+
+        /// <summary>The current leaf.</summary>
+        public X509Certificate2? Leaf { get; private set; }
+
+        /// <summary>When the current leaf is due for renewal (jitter applied).</summary>
+        public DateTimeOffset RenewAt { get; private set; }
+
+        public CertificateCredentials GetCurrent() => _slot.Get();
+
+        /// <summary>Issues a new leaf from <paramref name="root"/>, publishes it and schedules its renewal. Throws on failure.</summary>
+        public void Issue(IssuingRoot root, DateTimeOffset now)
+        {
+            var options = _issuer._options;
+            if (_key is null || options.Policy.RotationPolicy == RotationPolicy.Always)
+            {
+                // Always: a new key at every renewal. Never: the first key for good.
+                _key = _issuer.KeyFactory(options.Policy.Algorithm);
+            }
+
+            var spec = new LeafSpec(_names[0], now, now + options.Policy.Duration)
+            {
+                DnsNames = [.. _names.Where(n => !n.Contains("://", StringComparison.Ordinal) && !IPAddress.TryParse(n, out _))],
+                Uris = [.. _names.Where(n => n.Contains("://", StringComparison.Ordinal))],
+                IPAddresses = [.. _names.Select(n => IPAddress.TryParse(n, out var ip) ? ip : null).OfType<IPAddress>()],
+                ServerAuthentication = _server,
+                ClientAuthentication = !_server,
+            };
+            var previous = Leaf;
+            var leaf = CertificateIssuance.IssueLeaf(root.Certificate, _key, spec);
+            var notBefore = new DateTimeOffset(leaf.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+            var notAfter = new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            if (notAfter > root.LastLeafExpiry)
+            {
+                root.LastLeafExpiry = notAfter;
+            }
+
+            Leaf = leaf;
+            _failures = 0;
+            RenewAt = Jitter(options.Policy.RenewalTime(notBefore, notAfter), notAfter);
+            _slot.Publish(this, new CertificateCredentials(leaf, null, _issuer.Bundle()));
+            _timer.Change(_issuer.Until(RenewAt), Timeout.InfiniteTimeSpan);
+            if (previous is not null)
+            {
+                _issuer._log.LeafRenewed(_role, previous.Thumbprint, leaf.Thumbprint, notAfter);
+            }
+        }
+
+        /// <summary>Renews now from the current root; a failure is logged and retried with backoff.</summary>
+        public void Renew()
+        {
+            try
+            {
+                Issue(_issuer._root, _issuer.Now());
+            }
+#pragma warning disable CA1031 // Any failure is retried; the current leaf stays in use meanwhile.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _failures++;
+                var delay = TimeSpan.FromTicks(Math.Min(
+                    _issuer._options.MaxRetryDelay.Ticks,
+                    _issuer._options.RetryDelay.Ticks * (1L << Math.Min(_failures - 1, 30))));
+                _issuer._log.RenewalFailed(_role, _failures, delay, ex.Message);
+                _timer.Change(delay, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        /// <summary>Publishes the current leaf again with the current trust bundle (after a root change).</summary>
+        public void Republish()
+        {
+            if (Leaf is not null)
+            {
+                _slot.Publish(this, new CertificateCredentials(Leaf, null, _issuer.Bundle()));
+            }
+        }
+
+        public void Dispose()
+        {
+            _timer.Dispose();
+            _slot.Dispose();
+        }
+
+        private void OnDue()
+        {
+            lock (_issuer._gate)
+            {
+                if (!_issuer._disposed)
+                {
+                    Renew();
+                }
+            }
+        }
+
+        /// <summary>cert-manager's renewal point, moved earlier by a random part of <see cref="InternalIssuerOptions.RenewalJitter"/> of the time left after it.</summary>
+        private DateTimeOffset Jitter(DateTimeOffset renewal, DateTimeOffset notAfter)
+        {
+            var window = (long)((notAfter - renewal).Ticks * _issuer._options.RenewalJitter / TimeSpan.TicksPerSecond);
+            if (window <= 0)
+            {
+                return renewal;
+            }
+
+            var seconds = RandomNumberGenerator.GetInt32((int)Math.Min(window, int.MaxValue) + 1);
+            return renewal.AddSeconds(-seconds);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+namespace Broker.Transport.Certificates;
+
+public sealed partial class InternalIssuer
+{
+    /// <summary>
+    /// Renews both leaves now, as <c>cmctl renew</c> does, instead of at their renewal time: new handshakes get
+    /// the new leaves, open connections keep theirs. With <see cref="RotationPolicy.Always"/> the keys are new too.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The issuer was disposed.</exception>
+    public void RenewNow()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _backend.Issue(_root, Now());
+            _frontend.Issue(_root, Now());
+        }
+    }
+
+    /// <summary>
+    /// Rolls the root over now instead of at its renewal time: a new root, both roots trusted, both leaves
+    /// re-issued from the new root; the old root leaves the bundle when its last leaf expires.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The issuer was disposed.</exception>
+    public void RollOverRootNow()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
+
+        OnRootDue();
+    }
+
+    /// <summary>The root is due: make a new one, trust both, re-issue both leaves from the new one.</summary>
+    private void OnRootDue()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var old = _root;
+            IssuingRoot next;
+            try
+            {
+                next = CreateRoot(Now());
+            }
+#pragma warning disable CA1031 // Any failure is retried; the current root stays in use meanwhile.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _log.RootRolloverFailed(old.Certificate.Thumbprint, ex.Message);
+                _rootTimer.Change(_options.RetryDelay, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            _root = next;
+            _retiring.Add(old);
+            _log.RootRolloverStarted(old.Certificate.Thumbprint, next.Certificate.Thumbprint, old.LastLeafExpiry);
+
+            // First every side trusts both roots, with its current leaf; only then do leaves from the new
+            // root appear, so no handshake ever meets a leaf its peer's bundle does not cover.
+            _backend.Republish();
+            _frontend.Republish();
+            _backend.Renew();
+            _frontend.Renew();
+            ScheduleRetirement();
+        }
+    }
+
+    /// <summary>An old root's last leaf has expired: drop it from the bundle.</summary>
+    private void OnRetireDue()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var now = _time.GetUtcNow();
+            var retired = _retiring.RemoveAll(root =>
+            {
+                var done = root.LastLeafExpiry <= now;
+                if (done)
+                {
+                    _log.RootRetired(root.Certificate.Thumbprint);
+                }
+
+                return done;
+            });
+            if (retired > 0)
+            {
+                _backend.Republish();
+                _frontend.Republish();
+            }
+
+            ScheduleRetirement();
+        }
+    }
+
+    private void ScheduleRetirement()
+    {
+        if (_retiring.Count == 0)
+        {
+            _retireTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return;
+        }
+
+        var next = _retiring.Min(root => root.LastLeafExpiry);
+        _retireTimer.Change(Until(next), Timeout.InfiniteTimeSpan);
+    }
+}

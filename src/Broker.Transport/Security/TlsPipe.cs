@@ -1,0 +1,136 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Broker.Transport.Sockets;
+
+namespace Broker.Transport.Security;
+
+/// <summary>
+/// An encrypted connection: an <see cref="SslStream"/> straight over the socket, its plaintext pumped
+/// into and out of the pipes. The send loop hands the stream whole pipe segments (16 KiB by default), so
+/// small frames flushed one by one while a write is in flight leave as full TLS records, not one record
+/// per flush. (SslStream sits on the socket itself rather than on the socket pipes, as Kestrel stacks
+/// them, to spare two copies of every byte.)
+/// </summary>
+internal sealed class TlsPipe : PipeConnection
+{
+    // The largest plaintext a TLS record carries (RFC 8446, 5.1): a read this size says more may be waiting.
+    private const int MaxRecordPlaintext = 16 * 1024;
+
+    private readonly SslStream _ssl;
+    private readonly bool _isClient;
+
+    private TlsPipe(Socket socket, SslStream ssl, bool isClient, SocketTransportOptions options)
+        : base(socket, options)
+    {
+        _ssl = ssl;
+        _isClient = isClient;
+    }
+
+    /// <summary>Takes ownership of an authenticated stream and its socket, and starts the pumps.</summary>
+    public static TlsPipe Start(Socket socket, SslStream ssl, bool isClient, SocketTransportOptions options)
+    {
+        var pipe = new TlsPipe(socket, ssl, isClient, options);
+        pipe.Start();
+        return pipe;
+    }
+
+    protected override async Task<Exception?> ReceiveAsync()
+    {
+        var writer = InputPipe.Writer;
+        try
+        {
+            var mayHaveMore = false;
+            var receivedAny = false;
+            while (true)
+            {
+                if (!mayHaveMore)
+                {
+                    // SslStream honours zero-byte reads: wait for a record without holding a buffer while idle.
+                    await _ssl.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                }
+
+                var memory = writer.GetMemory(BufferSize);
+                var received = await _ssl.ReadAsync(memory).ConfigureAwait(false);
+                if (received == 0)
+                {
+                    // TLS 1.3 lets the client finish its side of the handshake before the server has checked
+                    // the client's certificate; a refusing backend then just closes. An end before any byte
+                    // is therefore reported as the likely refusal it is, not as a clean end of stream.
+                    return _isClient && !receivedAny ? RefusedAfterHandshake(null) : null;
+                }
+
+                receivedAny = true;
+                mayHaveMore = received >= MaxRecordPlaintext || received == memory.Length;
+                writer.Advance(received);
+                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    return null;
+                }
+            }
+        }
+        catch (AuthenticationException ex) when (_isClient)
+        {
+            return RefusedAfterHandshake(ex);
+        }
+        catch (Exception ex)
+        {
+            return Classify(ex, "receiving");
+        }
+    }
+
+    private HandshakeException RefusedAfterHandshake(Exception? error) => new(
+        HandshakeFailureReason.RejectedByPeer,
+        $"The backend at {RemoteEndPoint} closed the connection right after the TLS handshake, before sending any data. "
+        + "Most often it refused this frontend (TLS 1.3 checks the client certificate after the frontend's side of the handshake has finished): "
+        + "check that this frontend's certificate chains to the backend's trust bundle, has the client-authentication EKU and carries an identity the backend allows, and see the backend's log."
+        + (error is null ? string.Empty : $" ({error.Message})"),
+        error);
+
+    protected override async Task<Exception?> SendAsync()
+    {
+        var reader = OutputPipe.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    return null;
+                }
+
+                foreach (var segment in result.Buffer)
+                {
+                    await _ssl.WriteAsync(segment).ConfigureAwait(false);
+                }
+
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+
+            if (AbortReason is null && SendError is null)
+            {
+                // close_notify, then FIN: the peer's Input completes after the last byte.
+                await _ssl.ShutdownAsync().ConfigureAwait(false);
+                Socket.Shutdown(SocketShutdown.Send);
+            }
+
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return Classify(ex, "sending");
+        }
+    }
+
+    protected override async ValueTask DisposeCoreAsync()
+    {
+        await _ssl.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeCoreAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,148 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Broker.Transport.Certificates;
+using Broker.Transport.Connections;
+using Broker.Transport.Sockets;
+
+namespace Broker.Transport.Security;
+
+/// <summary>
+/// The backend's TLS: checks the first byte is a TLS handshake record (else the peer is plaintext and is
+/// told so with an alert), then runs a mutual TLS handshake with the credentials the source holds right
+/// now, bounded by the handshake timeout.
+/// </summary>
+internal sealed class TlsServerSecurity : IServerSecurity
+{
+    // A fatal unexpected_message alert (RFC 8446, 6): what a TLS server says to bytes that are not TLS.
+    private static readonly byte[] UnexpectedMessageAlert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a];
+
+    private readonly TransportListenerOptions _options;
+
+    public TlsServerSecurity(TransportListenerOptions options) => _options = options;
+
+    public async ValueTask<TransportConnection> AcceptAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.HandshakeTimeout, _options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var peer = socket.RemoteEndPoint?.ToString() ?? "?";
+        var failure = new HandshakeFailure();
+        SslStream? ssl = null;
+        try
+        {
+            socket.NoDelay = _options.Socket.NoDelay;
+            await RequireTlsAsync(socket, peer, linked.Token).ConfigureAwait(false);
+
+            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            long version = 0;
+            await ssl.AuthenticateAsServerAsync(
+                (stream, hello, state, ct) =>
+                {
+                    var credentials = GetCredentials();
+                    version = credentials.Version;
+                    return ValueTask.FromResult(CreateOptions(credentials, failure));
+                },
+                null,
+                linked.Token).ConfigureAwait(false);
+
+            var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, version);
+            return new TransportConnection(TlsPipe.Start(socket, ssl, isClient: false, _options.Socket), info);
+        }
+        catch (Exception ex)
+        {
+            if (ssl is not null)
+            {
+                await ssl.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw failure.Sort(ex, "frontend", peer, timeout.IsCancellationRequested, _options.HandshakeTimeout);
+        }
+    }
+
+    private CertificateCredentials GetCredentials()
+    {
+        try
+        {
+            return _options.Certificates!.GetCurrent();
+        }
+        catch (CertificateUnavailableException ex)
+        {
+            throw new HandshakeException(HandshakeFailureReason.LocalCertificateUnavailable, $"The backend has no certificate to present: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Refuses a peer whose first byte cannot start a TLS handshake, telling it with an alert.</summary>
+    private static async ValueTask RequireTlsAsync(Socket socket, string peer, CancellationToken cancellationToken)
+    {
+        var first = new byte[1];
+        var received = await socket.ReceiveAsync(first, SocketFlags.Peek, cancellationToken).ConfigureAwait(false);
+        if (received == 0)
+        {
+            throw new HandshakeException(HandshakeFailureReason.PeerClosed, $"The frontend at {peer} closed the connection before it sent a TLS ClientHello.");
+        }
+
+        if (first[0] != 0x16)
+        {
+            try
+            {
+                await socket.SendAsync(UnexpectedMessageAlert, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+            }
+
+            throw new EncryptionMismatchException(
+                HandshakeFailureReason.PlaintextPeer,
+                $"The frontend at {peer} sent 0x{first[0]:x2}, which cannot start a TLS handshake: it is probably running with encryptInternalTraffic Disabled while this backend has it Enabled. The connection was closed; nothing was downgraded.");
+        }
+    }
+
+    private SslServerAuthenticationOptions CreateOptions(CertificateCredentials credentials, HandshakeFailure failure) => new()
+    {
+        ServerCertificateContext = credentials.Context,
+        ClientCertificateRequired = true,
+        EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        CertificateChainPolicy = credentials.ServerPolicy,
+        AllowRenegotiation = false,
+        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+        {
+            if (certificate is null)
+            {
+                return failure.Record(HandshakeFailureReason.NoCertificate, "The frontend presented no client certificate; mutual TLS requires one.");
+            }
+
+            var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+            if (!failure.CheckChain("frontend", leaf, chain, errors, credentials.TrustBundle, "client authentication, 1.3.6.1.5.5.7.3.2"))
+            {
+                return false;
+            }
+
+            var identity = PeerCertificateInfo.From(leaf);
+            failure.Peer = identity;
+            return Authorize(identity, failure);
+        },
+    };
+
+    private bool Authorize(PeerCertificateInfo identity, HandshakeFailure failure)
+    {
+        var allowed = _options.AllowedClientIdentities;
+        if (allowed.Count > 0 && !allowed.Any(identity.Matches))
+        {
+            return failure.Record(HandshakeFailureReason.IdentityNotAllowed, $"The frontend's certificate {identity} carries none of the allowed identities ({string.Join(", ", allowed)}).");
+        }
+
+        if (_options.AuthorizeClient is { } authorize && !authorize(identity))
+        {
+            return failure.Record(HandshakeFailureReason.IdentityNotAllowed, $"The frontend's certificate {identity} was refused by the AuthorizeClient callback.");
+        }
+
+        return true;
+    }
+}

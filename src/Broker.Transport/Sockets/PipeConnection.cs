@@ -1,0 +1,211 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Broker.Transport.Connections;
+
+namespace Broker.Transport.Sockets;
+
+/// <summary>
+/// What every connection is underneath, whatever moves its bytes: a connected socket, an input pipe
+/// that a receive loop fills and an output pipe that a send loop drains. The plaintext
+/// <see cref="SocketPipe"/> pumps the socket directly; the TLS pipe pumps an <c>SslStream</c> over it.
+/// Backpressure is the pipes' own: the receive loop stops while
+/// <see cref="SocketTransportOptions.MaxInputBufferSize"/> bytes wait unread, and the application's
+/// <c>FlushAsync</c> waits while <see cref="SocketTransportOptions.MaxOutputBufferSize"/> bytes wait unsent.
+/// </summary>
+internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
+{
+    private readonly CancellationTokenSource _closed = new();
+    private readonly TimeSpan _closeTimeout;
+    private readonly ApplicationReader _applicationInput;
+    private readonly ApplicationWriter _applicationOutput;
+    private Task _receiving = Task.CompletedTask;
+    private Task _sending = Task.CompletedTask;
+    private Exception? _abortReason;
+    private Exception? _sendError;
+    private int _disposed;
+
+    protected PipeConnection(Socket socket, SocketTransportOptions options)
+    {
+        Socket = socket;
+        _closeTimeout = options.CloseTimeout;
+        BufferSize = options.BufferSize;
+        LocalEndPoint = socket.LocalEndPoint!;
+        RemoteEndPoint = socket.RemoteEndPoint!;
+
+        // The application's continuations run on the thread pool, never on a pump's thread; the receive
+        // loop's own continuation runs inline because it only moves buffers.
+        InputPipe = new Pipe(new PipeOptions(
+            pool: options.MemoryPool,
+            readerScheduler: PipeScheduler.ThreadPool,
+            writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: options.MaxInputBufferSize,
+            resumeWriterThreshold: options.MaxInputBufferSize / 2,
+            minimumSegmentSize: options.BufferSize,
+            useSynchronizationContext: false));
+        OutputPipe = new Pipe(new PipeOptions(
+            pool: options.MemoryPool,
+            readerScheduler: PipeScheduler.ThreadPool,
+            writerScheduler: PipeScheduler.ThreadPool,
+            pauseWriterThreshold: options.MaxOutputBufferSize,
+            resumeWriterThreshold: options.MaxOutputBufferSize / 2,
+            minimumSegmentSize: options.BufferSize,
+            useSynchronizationContext: false));
+        _applicationInput = new ApplicationReader(this, InputPipe.Reader);
+        _applicationOutput = new ApplicationWriter(this, OutputPipe.Writer);
+    }
+
+    /// <summary>What arrives from the peer. Completes after the peer's last byte, or with a <see cref="TransportException"/>.</summary>
+    public PipeReader Input => _applicationInput;
+
+    /// <summary>What goes to the peer. Completing it sends what is queued, then half-closes.</summary>
+    public PipeWriter Output => _applicationOutput;
+
+    /// <summary>This side's address.</summary>
+    public EndPoint LocalEndPoint { get; }
+
+    /// <summary>The peer's address.</summary>
+    public EndPoint RemoteEndPoint { get; }
+
+    /// <summary>Fires once both directions are finished: closed, reset or aborted.</summary>
+    public CancellationToken Closed => _closed.Token;
+
+    protected Socket Socket { get; }
+
+    protected Pipe InputPipe { get; }
+
+    protected Pipe OutputPipe { get; }
+
+    protected int BufferSize { get; }
+
+    /// <summary>The reason given to <see cref="Abort"/>, once it was called.</summary>
+    protected Exception? AbortReason => Volatile.Read(ref _abortReason);
+
+    /// <summary>Set when the receive side learned the connection is dead, so the send side stops too.</summary>
+    protected Exception? SendError => Volatile.Read(ref _sendError);
+
+    /// <summary>
+    /// Ends the connection at once: the peer sees a reset, and this side's pending and later reads and
+    /// flushes fail with <paramref name="reason"/>. Bytes not yet sent are dropped.
+    /// </summary>
+    public void Abort(ConnectionAbortedException reason)
+    {
+        if (Interlocked.CompareExchange(ref _abortReason, reason, null) is not null)
+        {
+            return;
+        }
+
+        OutputPipe.Reader.CancelPendingRead();
+        InputPipe.Writer.CancelPendingFlush();
+        try
+        {
+            // Linger 0 turns the close into a RST, so the peer learns at once that bytes were dropped.
+            Socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+
+        Socket.Dispose();
+    }
+
+    /// <summary>
+    /// Closes gracefully: completes both application ends, lets queued bytes reach the socket and
+    /// half-closes, then closes the socket. Aborts instead when the peer does not take the bytes within
+    /// <see cref="SocketTransportOptions.CloseTimeout"/>.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await OutputPipe.Writer.CompleteAsync().ConfigureAwait(false);
+        await InputPipe.Reader.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await _sending.WaitAsync(_closeTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Abort(new ConnectionAbortedException(
+                $"The connection was disposed with unsent bytes that the peer did not take within the close timeout ({_closeTimeout.TotalSeconds:0.#} s)."));
+        }
+
+        Socket.Dispose();
+        await Task.WhenAll(_receiving, _sending).ConfigureAwait(false);
+        await DisposeCoreAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Starts the two pumps; called once, by the subclass, when it is ready to move bytes.</summary>
+    protected void Start()
+    {
+        _receiving = ReceiveLoopAsync();
+        _sending = SendLoopAsync();
+        _ = SignalClosedAsync();
+    }
+
+    /// <summary>Fills <see cref="InputPipe"/> until the peer half-closes or fails; returns the error to complete it with.</summary>
+    protected abstract Task<Exception?> ReceiveAsync();
+
+    /// <summary>Drains <see cref="OutputPipe"/> until the application completes it, then half-closes; returns the error, if any.</summary>
+    protected abstract Task<Exception?> SendAsync();
+
+    /// <summary>Releases what the subclass owns beyond the socket.</summary>
+    protected virtual ValueTask DisposeCoreAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Sorts a socket failure into the transport's typed errors; null for our own close.</summary>
+    protected TransportException? Classify(Exception ex, string doing)
+    {
+        while (ex is IOException { InnerException: SocketException or ObjectDisposedException } io)
+        {
+            ex = io.InnerException!;
+        }
+
+        return ex switch
+        {
+            TransportException transport => transport,
+            SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown or SocketError.NetworkReset or SocketError.TimedOut } se
+                => new ConnectionResetException($"The peer at {RemoteEndPoint} reset the connection or vanished while {doing} ({se.SocketErrorCode}); bytes in flight may be lost.", se),
+
+            // Our own close or abort woke the pending operation: the abort reason, if any, is reported instead.
+            SocketException { SocketErrorCode: SocketError.OperationAborted or SocketError.Interrupted } => null,
+            ObjectDisposedException => null,
+            OperationCanceledException when AbortReason is not null => null,
+            _ => new TransportException($"The connection to {RemoteEndPoint} failed while {doing}: {ex.Message}", ex),
+        };
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var error = await ReceiveAsync().ConfigureAwait(false);
+        error = AbortReason ?? error;
+        if (error is not null)
+        {
+            // A dead connection takes nothing more: stop the send loop too, with the same error.
+            Volatile.Write(ref _sendError, error);
+            OutputPipe.Reader.CancelPendingRead();
+        }
+
+        await InputPipe.Writer.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var error = await SendAsync().ConfigureAwait(false);
+        error = AbortReason ?? SendError ?? error;
+        await OutputPipe.Reader.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    private async Task SignalClosedAsync()
+    {
+        await Task.WhenAll(_receiving, _sending).ConfigureAwait(false);
+
+        // Callbacks registered on the token are the application's: never run them on a pump's thread.
+        ThreadPool.UnsafeQueueUserWorkItem(static cts => cts.Cancel(), _closed, preferLocal: false);
+    }
+}

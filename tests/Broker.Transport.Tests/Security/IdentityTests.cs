@@ -1,0 +1,195 @@
+using System.Text;
+using Broker.Transport.Connections;
+using Broker.Transport.Framing;
+using Broker.Transport.Security;
+using Broker.Transport.Tests.Support;
+
+namespace Broker.Transport.Tests.Security;
+
+/// <summary>Who the peer is: the backend's identity the frontend expects, and the frontends the backend allows.</summary>
+public class IdentityTests
+{
+    private const string BackendId = "spiffe://cluster.local/ns/broker/sa/backend";
+    private const string FrontendId = "spiffe://cluster.local/ns/broker/sa/frontend";
+
+    [Fact]
+    public async Task SPIFFE_URI_identities_work_as_ServerIdentity_and_in_AllowedClientIdentities()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var pki = TestPki.Create();
+
+        // URI SANs only: nothing a DNS or IP check could match instead.
+        var backend = pki.Backend(s => s with { DnsNames = [], IPAddresses = [], Uris = [BackendId] });
+        var frontend = pki.Frontend(s => s with { DnsNames = [], IPAddresses = [], Uris = [FrontendId] });
+        await using var listener = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add(FrontendId), backend);
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.TlsClient(pki, frontend, serverIdentity: BackendId), ct);
+        await using var _ = client;
+        await using var __ = server;
+
+        await client.Output.WriteFrameAsync("from the frontend"u8.ToArray(), ct);
+        await server.Output.WriteFrameAsync("from the backend"u8.ToArray(), ct);
+        var atServer = server.CreateFrameReader();
+        var atClient = client.CreateFrameReader();
+        Assert.True(await atServer.ReadFrameAsync(ct));
+        Assert.Equal("from the frontend", Encoding.UTF8.GetString(atServer.Current));
+        Assert.True(await atClient.ReadFrameAsync(ct));
+        Assert.Equal("from the backend", Encoding.UTF8.GetString(atClient.Current));
+
+        Assert.Equal([BackendId], client.Security.PeerCertificate!.Uris);
+        Assert.Empty(client.Security.PeerCertificate.DnsNames);
+        Assert.Equal([FrontendId], server.Security.PeerCertificate!.Uris);
+        Assert.Equal(0, listener.HandshakesFailed);
+    }
+
+    [Fact]
+    public async Task A_backend_without_the_expected_SPIFFE_identity_is_refused_by_the_frontend()
+    {
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki, credentials: pki.Backend(s => s with { Uris = [BackendId] }));
+        var refused = listener.NextFailure();
+
+        const string other = "spiffe://cluster.local/ns/broker/sa/other-backend";
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, serverIdentity: other), listener.LocalEndPoint);
+
+        var error = Refusals.AssertHandshake(clientError, HandshakeFailureReason.IdentityNotAllowed, $"does not carry the expected identity '{other}'");
+        Assert.Contains($"URI:{BackendId}", error.Message, StringComparison.Ordinal);
+        await listener.AssertBackendDroppedAsync(refused);
+    }
+
+    [Fact]
+    public async Task A_frontend_whose_SPIFFE_identity_is_not_allowed_is_refused()
+    {
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add("spiffe://cluster.local/ns/broker/sa/trusted-frontend"));
+        var refused = listener.NextFailure();
+
+        var frontend = pki.Frontend(s => s with { Uris = [FrontendId] });
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, frontend), listener.LocalEndPoint);
+
+        var error = await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (spiffe://cluster.local/ns/broker/sa/trusted-frontend)");
+        Assert.Contains($"URI:{FrontendId}", error.Message, StringComparison.Ordinal);
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+    }
+
+    [Fact]
+    public async Task A_backend_whose_certificate_lacks_the_ServerIdentity_is_refused_by_the_frontend()
+    {
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki);
+        var refused = listener.NextFailure();
+
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, serverIdentity: "backend.broker.svc"), listener.LocalEndPoint);
+
+        var error = Refusals.AssertHandshake(clientError, HandshakeFailureReason.IdentityNotAllowed, "does not carry the expected identity 'backend.broker.svc' (ServerIdentity");
+        Assert.Contains("CN=backend [DNS:localhost]", error.Message, StringComparison.Ordinal);
+        await listener.AssertBackendDroppedAsync(refused);
+    }
+
+    [Fact]
+    public async Task Without_a_ServerIdentity_the_frontend_expects_the_address_it_connected_to()
+    {
+        var pki = TestPki.Create();
+
+        // The certificate names localhost but not 127.0.0.1, the address connected to.
+        await using var listener = Loopback.ListenTls(pki, credentials: pki.Backend(s => s with { IPAddresses = [] }));
+        var refused = listener.NextFailure();
+
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, serverIdentity: null), listener.LocalEndPoint);
+
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.IdentityNotAllowed, "does not carry the expected identity '127.0.0.1'");
+        await listener.AssertBackendDroppedAsync(refused);
+    }
+
+    [Fact]
+    public async Task A_frontend_missing_from_AllowedClientIdentities_is_refused()
+    {
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki, o =>
+        {
+            o.AllowedClientIdentities.Add("frontend-a");
+            o.AllowedClientIdentities.Add("frontend-b");
+        });
+        var refused = listener.NextFailure();
+
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
+
+        var error = await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (frontend-a, frontend-b)");
+        Assert.Contains("CN=frontend [DNS:frontend]", error.Message, StringComparison.Ordinal);
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+    }
+
+    [Fact]
+    public async Task A_wildcard_client_certificate_matches_one_label_of_an_allowed_identity()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add("frontend-0.frontends.broker.svc"));
+        var wildcard = pki.Frontend(s => s with { DnsNames = ["*.frontends.broker.svc"] });
+
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.TlsClient(pki, wildcard), ct);
+        await using var _ = client;
+        await using var __ = server;
+        Assert.Equal(["*.frontends.broker.svc"], server.Security.PeerCertificate!.DnsNames);
+
+        // One label only: a name two labels deep is not covered.
+        await using var strict = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add("a.frontend-0.frontends.broker.svc"));
+        var refused = strict.NextFailure();
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, wildcard), strict.LocalEndPoint);
+        await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (a.frontend-0.frontends.broker.svc)");
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+    }
+
+    [Fact]
+    public async Task A_frontend_the_AuthorizeClient_callback_refuses_is_refused_after_the_callback_saw_its_identity()
+    {
+        var pki = TestPki.Create();
+        var seen = new List<PeerCertificateInfo>();
+        await using var listener = Loopback.ListenTls(pki, o => o.AuthorizeClient = peer =>
+        {
+            lock (seen)
+            {
+                seen.Add(peer);
+            }
+
+            return false;
+        });
+        var refused = listener.NextFailure();
+
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
+
+        await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "CN=frontend [DNS:frontend] was refused by the AuthorizeClient callback");
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+        var peer = Assert.Single(seen);
+        Assert.Equal(["frontend"], peer.DnsNames);
+        Assert.Equal(1, listener.HandshakesFailed);
+    }
+
+    [Fact]
+    public async Task AuthorizeClient_runs_only_for_frontends_AllowedClientIdentities_let_through()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var pki = TestPki.Create();
+        var calls = 0;
+        await using var listener = Loopback.ListenTls(pki, o =>
+        {
+            o.AllowedClientIdentities.Add("frontend");
+            o.AuthorizeClient = peer =>
+            {
+                Interlocked.Increment(ref calls);
+                return peer.Matches("frontend");
+            };
+        });
+
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.TlsClient(pki), ct);
+        await using var _ = client;
+        await using var __ = server;
+        Assert.Equal(1, Volatile.Read(ref calls));
+
+        var refused = listener.NextFailure();
+        var stranger = pki.Frontend(s => s with { DnsNames = ["intruder"] });
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, stranger), listener.LocalEndPoint);
+        await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (frontend)");
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+        Assert.Equal(1, Volatile.Read(ref calls));
+    }
+}
