@@ -121,10 +121,19 @@ public sealed partial class InternalIssuer
         {
             lock (_issuer._gate)
             {
-                if (!_issuer._disposed)
+                if (_issuer._disposed)
                 {
-                    Renew();
+                    return;
                 }
+
+                // A long wait is armed in steps (MaxTimerWait): not due yet, wait on. A retry is always due.
+                if (_issuer._time.GetUtcNow() < RenewAt)
+                {
+                    _timer.Change(_issuer.Until(RenewAt), Timeout.InfiniteTimeSpan);
+                    return;
+                }
+
+                Renew();
             }
         }
 
