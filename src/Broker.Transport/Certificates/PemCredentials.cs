@@ -60,8 +60,11 @@ public static class PemCredentials
             // CreateFromPem keeps only the first certificate: the rest of tls.crt is the chain, read above.
             leaf = X509Certificate2.CreateFromPem(certificatePem, keyPem);
         }
-        catch (CryptographicException ex) when (ex.Message.Contains("public key", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("match", StringComparison.OrdinalIgnoreCase))
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException
+            && (ex.Message.Contains("public key", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("match", StringComparison.OrdinalIgnoreCase)))
         {
+            // .NET 10 reports a key of the right type that is not the certificate's as an ArgumentException
+            // ("The provided key does not match the public key for this certificate.").
             throw new CertificateLoadException($"The private key in '{keyName}' does not belong to the certificate in '{certificateName}' ({chain[0].Subject}). Were the files taken from different renewals?", ex);
         }
         catch (CryptographicException ex)
