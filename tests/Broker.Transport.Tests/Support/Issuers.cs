@@ -15,10 +15,13 @@ internal static class Issuers
 
     public static FakeTimeProvider Clock(DateTimeOffset? start = null) => new(start ?? Epoch);
 
-    /// <summary>A fake clock at the real now (to the second), for tests whose certificates must also pass SslStream's real-time checks.</summary>
-    public static FakeTimeProvider ClockAtRealNow()
+    /// <summary>
+    /// A fake clock at the real now (to the second), or <paramref name="behind"/> it, for tests whose certificates
+    /// must also pass SslStream's real-time checks: a leaf issued at fake time T is valid from T in real time too.
+    /// </summary>
+    public static FakeTimeProvider ClockAtRealNow(TimeSpan behind = default)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = DateTimeOffset.UtcNow - behind;
         return new FakeTimeProvider(now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)));
     }
 
