@@ -98,5 +98,45 @@ public class HotRotationTests
         await after.PingAsync("new", ct);
     }
 
+    [Theory]
+    [InlineData("RenewNow")]
+    [InlineData("RollOverRootNow")]
+    public async Task A_handshake_in_flight_across_a_rotation_succeeds(string rotation)
+    {
+        // The frontend takes its credentials, then sends its ClientHello; the relay holds it while the issuer
+        // rotates; the backend then takes the new credentials. After a root rollover the backend presents a
+        // leaf from a root the frontend's credentials of a moment ago did not hold yet.
+        var ct = TestContext.Current.CancellationToken;
+        using var issuer = InternalIssuer.Start(new InternalIssuerOptions());
+        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = issuer.Backend });
+        await using var relay = new TlsHandshakeRelay(listener.LocalEndPoint);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        relay.BeforeClientHello = async () =>
+        {
+            held.TrySetResult();
+            await release.Task;
+        };
+
+        var frontendBefore = issuer.FrontendSide.Leaf!.Thumbprint;
+        var connecting = Link.ConnectAsync(listener, Client(issuer), ct, relay.LocalEndPoint);
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        if (rotation == "RenewNow")
+        {
+            issuer.RenewNow();
+        }
+        else
+        {
+            issuer.RollOverRootNow();
+        }
+
+        release.SetResult();
+        await using var link = await connecting.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        Assert.Equal(issuer.BackendSide.Leaf!.Thumbprint, link.BackendSeenByClient);
+        Assert.Equal(frontendBefore, link.FrontendSeenByServer);
+        await link.PingAsync("across the rotation", ct);
+        Assert.Equal(0, listener.HandshakesFailed);
+    }
+
     private static TransportConnectorOptions Client(InternalIssuer issuer) => new() { Certificates = issuer.Frontend, ServerIdentity = "localhost" };
 }

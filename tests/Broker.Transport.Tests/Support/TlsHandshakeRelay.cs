@@ -39,6 +39,12 @@ internal sealed class TlsHandshakeRelay : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
+    /// <summary>
+    /// Awaited before a connection's first bytes from the client (its ClientHello) go on to the listener: a
+    /// test holds a handshake there, after the client has taken its credentials and before the server takes its own.
+    /// </summary>
+    public Func<Task>? BeforeClientHello { get; set; }
+
     /// <summary>The next connection's handshake, once both hellos went through.</summary>
     public async Task<HandshakeSeen> NextAsync(CancellationToken cancellationToken)
         => await _seen.Reader.ReadAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
@@ -88,7 +94,7 @@ internal sealed class TlsHandshakeRelay : IAsyncDisposable
             await server.ConnectAsync(_target, _stop.Token);
             var clientHello = new HelloReader(1);
             var serverHello = new HelloReader(2);
-            var up = PumpAsync(client, server, clientHello);
+            var up = PumpAsync(client, server, clientHello, BeforeClientHello);
             var down = PumpAsync(server, client, serverHello);
             var offered = await clientHello.Offered.Task.WaitAsync(_stop.Token);
             var resumed = await serverHello.Offered.Task.WaitAsync(_stop.Token);
@@ -100,7 +106,7 @@ internal sealed class TlsHandshakeRelay : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to, HelloReader reader)
+    private async Task PumpAsync(Socket from, Socket to, HelloReader reader, Func<Task>? beforeFirst = null)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -112,6 +118,12 @@ internal sealed class TlsHandshakeRelay : IAsyncDisposable
                 {
                     to.Shutdown(SocketShutdown.Send);
                     return;
+                }
+
+                if (beforeFirst is not null)
+                {
+                    await beforeFirst();
+                    beforeFirst = null;
                 }
 
                 reader.Feed(buffer.AsSpan(0, read));
