@@ -38,10 +38,11 @@ internal sealed class TlsClientSecurity : IClientSecurity
                 throw new HandshakeException(HandshakeFailureReason.LocalCertificateUnavailable, $"The frontend has no certificate to present: {ex.Message}", ex);
             }
 
-            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            var transport = new ReadGatedStream(new NetworkStream(socket, ownsSocket: false));
+            ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             await ssl.AuthenticateAsClientAsync(CreateOptions(credentials, expected, failure), linked.Token).ConfigureAwait(false);
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, credentials.Version);
-            return new TransportConnection(TlsPipe.Start(socket, ssl, isClient: true, _options.Socket), info);
+            return new TransportConnection(TlsPipe.Start(socket, ssl, transport, isClient: true, _options.Socket), info);
         }
         catch (Exception ex)
         {

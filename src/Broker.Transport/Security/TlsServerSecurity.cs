@@ -33,7 +33,8 @@ internal sealed class TlsServerSecurity : IServerSecurity
             socket.NoDelay = _options.Socket.NoDelay;
             await RequireTlsAsync(socket, peer, linked.Token).ConfigureAwait(false);
 
-            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            var transport = new ReadGatedStream(new NetworkStream(socket, ownsSocket: false));
+            ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             long version = 0;
             await ssl.AuthenticateAsServerAsync(
                 (stream, hello, state, ct) =>
@@ -46,7 +47,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
                 linked.Token).ConfigureAwait(false);
 
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, version);
-            return new TransportConnection(TlsPipe.Start(socket, ssl, isClient: false, _options.Socket), info);
+            return new TransportConnection(TlsPipe.Start(socket, ssl, transport, isClient: false, _options.Socket), info);
         }
         catch (Exception ex)
         {
