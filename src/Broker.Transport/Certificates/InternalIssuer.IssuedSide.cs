@@ -73,7 +73,7 @@ public sealed partial class InternalIssuer
 
             Leaf = leaf;
             _failures = 0;
-            RenewAt = Jitter(options.Policy.RenewalTime(notBefore, notAfter), notAfter);
+            RenewAt = Jitter(notBefore, options.Policy.RenewalTime(notBefore, notAfter), notAfter);
             _slot.Publish(this, new CertificateCredentials(leaf, null, _issuer.Bundle()));
             _timer.Change(_issuer.Until(RenewAt), Timeout.InfiniteTimeSpan);
             if (previous is not null)
@@ -121,17 +121,32 @@ public sealed partial class InternalIssuer
         {
             lock (_issuer._gate)
             {
-                if (!_issuer._disposed)
+                if (_issuer._disposed)
                 {
-                    Renew();
+                    return;
                 }
+
+                // A long wait is armed in steps (MaxTimerWait): not due yet, wait on. A retry is always due.
+                if (_issuer._time.GetUtcNow() < RenewAt)
+                {
+                    _timer.Change(_issuer.Until(RenewAt), Timeout.InfiniteTimeSpan);
+                    return;
+                }
+
+                Renew();
             }
         }
 
-        /// <summary>cert-manager's renewal point, moved earlier by a random part of <see cref="InternalIssuerOptions.RenewalJitter"/> of the time left after it.</summary>
-        private DateTimeOffset Jitter(DateTimeOffset renewal, DateTimeOffset notAfter)
+        /// <summary>
+        /// cert-manager's renewal point, moved earlier by a random part of <see cref="InternalIssuerOptions.RenewalJitter"/>
+        /// of the time left after it, or of the time since issuance when that is shorter: with a renewBefore close to
+        /// the lifetime, the time left would reach back before issuance, and a leaf due when it is issued is renewed
+        /// again at once, over and over (a burst of leaves, a key each, until a draw lands in the future).
+        /// </summary>
+        private DateTimeOffset Jitter(DateTimeOffset notBefore, DateTimeOffset renewal, DateTimeOffset notAfter)
         {
-            var window = (long)((notAfter - renewal).Ticks * _issuer._options.RenewalJitter / TimeSpan.TicksPerSecond);
+            var span = TimeSpan.FromTicks(Math.Min((notAfter - renewal).Ticks, (renewal - notBefore).Ticks));
+            var window = (long)(span.Ticks * _issuer._options.RenewalJitter / TimeSpan.TicksPerSecond);
             if (window <= 0)
             {
                 return renewal;

@@ -32,6 +32,26 @@ public sealed partial class InternalIssuer
         OnRootDue();
     }
 
+    /// <summary>The root's timer fired: roll over if the root is due, else (a long wait is armed in steps) wait on.</summary>
+    private void OnRootTimer()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (_time.GetUtcNow() < _root.RenewAt)
+            {
+                _rootTimer.Change(Until(_root.RenewAt), Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            OnRootDue();
+        }
+    }
+
     /// <summary>The root is due: make a new one, trust both, re-issue both leaves from the new one.</summary>
     private void OnRootDue()
     {

@@ -18,6 +18,13 @@ namespace Broker.Transport.Certificates;
 /// </remarks>
 public sealed partial class InternalIssuer : IDisposable
 {
+    /// <summary>
+    /// The longest a timer is armed for. Timers refuse more than 2^32-2 ms (49.7 days), less than the default
+    /// leaf's renewal (60 days) and root's; they are re-armed until the instant is reached, which also keeps a
+    /// change of the wall clock from shifting a renewal by more than a day.
+    /// </summary>
+    internal static readonly TimeSpan MaxTimerWait = TimeSpan.FromDays(1);
+
     private readonly InternalIssuerOptions _options;
     private readonly TimeProvider _time;
     private readonly CertificateLog _log;
@@ -36,7 +43,7 @@ public sealed partial class InternalIssuer : IDisposable
         _time = options.TimeProvider;
         _log = CertificateLog.Create(options.LoggerFactory);
         KeyFactory = keyFactory ?? CertificateIssuance.CreateKey;
-        _rootTimer = _time.CreateTimer(_ => OnRootDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _rootTimer = _time.CreateTimer(_ => OnRootTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _retireTimer = _time.CreateTimer(_ => OnRetireDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _backend = new IssuedSide(this, "backend", options.BackendNames, server: true);
         _frontend = new IssuedSide(this, "frontend", options.FrontendNames, server: false);
@@ -150,10 +157,26 @@ public sealed partial class InternalIssuer : IDisposable
         return new IssuingRoot(certificate, renewAt);
     }
 
+    /// <summary>
+    /// How long to arm a timer for <paramref name="when"/>: rounded up to the millisecond (timers count whole
+    /// milliseconds, and must not fire before the instant), at most <see cref="MaxTimerWait"/>. A timer that
+    /// fires before its instant is re-armed by its handler.
+    /// </summary>
     private TimeSpan Until(DateTimeOffset when)
     {
         var due = when - _time.GetUtcNow();
-        return due < TimeSpan.Zero ? TimeSpan.Zero : due;
+        if (due <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        if (due >= MaxTimerWait)
+        {
+            return MaxTimerWait;
+        }
+
+        var milliseconds = (due.Ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
+        return TimeSpan.FromMilliseconds(milliseconds);
     }
 
     /// <summary>A root that signed leaves, and when the last of them expires.</summary>

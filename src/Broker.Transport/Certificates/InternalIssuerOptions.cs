@@ -32,8 +32,9 @@ public sealed class InternalIssuerOptions
 
     /// <summary>
     /// How much earlier than cert-manager's renewal point a renewal may happen, as a fraction of the time
-    /// between that point and expiry; each renewal draws a random point in that window so that processes
-    /// started together do not all renew at once. Defaults to 0.1. 0 renews exactly at the point.
+    /// between that point and expiry (or between issuance and that point, when that is shorter, so that a
+    /// leaf is never due before it was issued); each renewal draws a random point in that window so that
+    /// processes started together do not all renew at once. Defaults to 0.1. 0 renews exactly at the point.
     /// </summary>
     public double RenewalJitter { get; set; } = 0.1;
 

@@ -31,6 +31,9 @@ public sealed class SecretFolderOptions
 /// </summary>
 public sealed class SecretFolderCertificateSource : ICertificateSource, IDisposable
 {
+    /// <summary>The symlink kubelet swaps to publish a Secret update (pkg/volume/util/atomic_writer.go).</summary>
+    private const string DataLinkName = "..data";
+
     private readonly string _folder;
     private readonly SecretFolderOptions _options;
     private readonly CertificateLog _log;
@@ -160,7 +163,51 @@ public sealed class SecretFolderCertificateSource : ICertificateSource, IDisposa
         }
     }
 
+    /// <summary>
+    /// Reads the three files as one set. kubelet can swap <c>..data</c> between the reads of <c>tls.crt</c>,
+    /// <c>tls.key</c> and <c>ca.crt</c> (each resolves the symlink on its own): that would pair one update's
+    /// certificate with the next one's key and refuse a Secret that was never broken. When <c>..data</c> moved
+    /// during the reads (its targets are new folders each time), the set is read again.
+    /// </summary>
     private static ((string Certificate, string Key, string Trust) Pems, byte[] Hash) Read(string folder)
+    {
+        const int Attempts = 5;
+        for (var attempt = 1; ; attempt++)
+        {
+            var before = DataTarget(folder);
+            try
+            {
+                var set = ReadOnce(folder);
+                if (attempt == Attempts || DataTarget(folder) == before)
+                {
+                    return set;
+                }
+            }
+            catch (CertificateLoadException) when (attempt < Attempts && DataTarget(folder) != before)
+            {
+                // The old timestamped folder went away under a read: read the new one.
+            }
+        }
+    }
+
+    /// <summary>Where kubelet's <c>..data</c> symlink points; null in a folder that is not a projected volume.</summary>
+    private static string? DataTarget(string folder)
+    {
+        try
+        {
+            return new FileInfo(Path.Combine(folder, DataLinkName)).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static ((string Certificate, string Key, string Trust) Pems, byte[] Hash) ReadOnce(string folder)
     {
         if (!Directory.Exists(folder))
         {

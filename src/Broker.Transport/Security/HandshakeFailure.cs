@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Broker.Transport.Certificates;
 
 namespace Broker.Transport.Security;
 
@@ -20,6 +21,46 @@ internal sealed class HandshakeFailure
     {
         Recorded ??= new HandshakeException(reason, message);
         return false;
+    }
+
+    /// <summary>
+    /// When the peer's chain failed against the trust bundle this handshake started with, and the source has
+    /// published newer credentials since, checks it again against the bundle of now; returns those credentials
+    /// when the chain holds there, else null.
+    /// </summary>
+    /// <remarks>
+    /// Each side takes its credentials at the start of its part of the handshake: the frontend before its
+    /// ClientHello, the backend only once it has received it. A root rollover in between has the backend present a
+    /// leaf from the new root to a frontend whose bundle was taken a moment before the issuer trusted that root.
+    /// The issuer adds the new root to every bundle before it hands out a leaf from it, so the bundle of now,
+    /// read after the peer's certificate arrived, holds it.
+    /// </remarks>
+    public static CertificateCredentials? TrustedNow(ICertificateSource source, CertificateCredentials started, X509Certificate2 certificate, X509Chain? chain, bool peerIsServer)
+    {
+        CertificateCredentials now;
+        try
+        {
+            now = source.GetCurrent();
+        }
+        catch (CertificateUnavailableException)
+        {
+            return null;
+        }
+
+        if (now.Version == started.Version)
+        {
+            return null;
+        }
+
+        using var again = new X509Chain();
+        again.ChainPolicy = (peerIsServer ? now.ClientPolicy : now.ServerPolicy).Clone();
+        if (chain is not null)
+        {
+            // The intermediates the peer sent, which SslStream put there.
+            again.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
+        }
+
+        return again.Build(certificate) ? now : null;
     }
 
     /// <summary>Checks a peer's chain as SslStream built it against the pinned policy; records and returns false on failure.</summary>

@@ -38,10 +38,11 @@ internal sealed class TlsClientSecurity : IClientSecurity
                 throw new HandshakeException(HandshakeFailureReason.LocalCertificateUnavailable, $"The frontend has no certificate to present: {ex.Message}", ex);
             }
 
-            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            var transport = new ReadGatedStream(new NetworkStream(socket, ownsSocket: false));
+            ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             await ssl.AuthenticateAsClientAsync(CreateOptions(credentials, expected, failure), linked.Token).ConfigureAwait(false);
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, credentials.Version);
-            return new TransportConnection(TlsPipe.Start(socket, ssl, isClient: true, _options.Socket), info);
+            return new TransportConnection(TlsPipe.Start(socket, ssl, transport, isClient: true, _options.Socket), info);
         }
         catch (Exception ex)
         {
@@ -101,7 +102,16 @@ internal sealed class TlsClientSecurity : IClientSecurity
 
             // The name is checked below (DNS, IP or URI SAN), so SslStream's DNS-only name check is set aside.
             errors &= ~SslPolicyErrors.RemoteCertificateNameMismatch;
-            if (!failure.CheckChain("backend", leaf, chain, errors, credentials.TrustBundle, "server authentication, 1.3.6.1.5.5.7.3.1"))
+            var trust = credentials.TrustBundle;
+            if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0
+                && HandshakeFailure.TrustedNow(_options.Certificates!, credentials, leaf, chain, peerIsServer: true) is { } now)
+            {
+                // The backend's leaf comes from a root this side began to trust after the handshake started.
+                errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;
+                trust = now.TrustBundle;
+            }
+
+            if (!failure.CheckChain("backend", leaf, chain, errors, trust, "server authentication, 1.3.6.1.5.5.7.3.1"))
             {
                 return false;
             }

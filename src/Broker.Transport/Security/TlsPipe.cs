@@ -18,19 +18,21 @@ internal sealed class TlsPipe : PipeConnection
     private const int MaxRecordPlaintext = 16 * 1024;
 
     private readonly SslStream _ssl;
+    private readonly ReadGatedStream _transport;
     private readonly bool _isClient;
 
-    private TlsPipe(Socket socket, SslStream ssl, bool isClient, SocketTransportOptions options)
+    private TlsPipe(Socket socket, SslStream ssl, ReadGatedStream transport, bool isClient, SocketTransportOptions options)
         : base(socket, options)
     {
         _ssl = ssl;
+        _transport = transport;
         _isClient = isClient;
     }
 
-    /// <summary>Takes ownership of an authenticated stream and its socket, and starts the pumps.</summary>
-    public static TlsPipe Start(Socket socket, SslStream ssl, bool isClient, SocketTransportOptions options)
+    /// <summary>Takes ownership of an authenticated stream (over <paramref name="transport"/>) and its socket, and starts the pumps.</summary>
+    public static TlsPipe Start(Socket socket, SslStream ssl, ReadGatedStream transport, bool isClient, SocketTransportOptions options)
     {
-        var pipe = new TlsPipe(socket, ssl, isClient, options);
+        var pipe = new TlsPipe(socket, ssl, transport, isClient, options);
         pipe.Start();
         return pipe;
     }
@@ -78,6 +80,11 @@ internal sealed class TlsPipe : PipeConnection
         {
             return Classify(ex, "receiving");
         }
+        finally
+        {
+            // No more decryption: the close may run at any time now.
+            _transport.ReadingEnded();
+        }
     }
 
     private HandshakeException RefusedAfterHandshake(Exception? error) => new(
@@ -115,9 +122,17 @@ internal sealed class TlsPipe : PipeConnection
 
             if (AbortReason is null && SendError is null)
             {
-                // close_notify, then FIN: the peer's Input completes after the last byte.
-                await _ssl.ShutdownAsync().ConfigureAwait(false);
-                Socket.Shutdown(SocketShutdown.Send);
+                // close_notify, then FIN: the peer's Input completes after the last byte. The close must not run
+                // while the receive loop decrypts (see ReadGatedStream); and the FIN goes even if close_notify
+                // could not, or the peer would wait for the end forever.
+                try
+                {
+                    await _transport.CloseExclusivelyAsync(_ssl.ShutdownAsync).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Socket.Shutdown(SocketShutdown.Send);
+                }
             }
 
             return null;

@@ -33,7 +33,8 @@ internal sealed class TlsServerSecurity : IServerSecurity
             socket.NoDelay = _options.Socket.NoDelay;
             await RequireTlsAsync(socket, peer, linked.Token).ConfigureAwait(false);
 
-            ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            var transport = new ReadGatedStream(new NetworkStream(socket, ownsSocket: false));
+            ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             long version = 0;
             await ssl.AuthenticateAsServerAsync(
                 (stream, hello, state, ct) =>
@@ -46,7 +47,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
                 linked.Token).ConfigureAwait(false);
 
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, version);
-            return new TransportConnection(TlsPipe.Start(socket, ssl, isClient: false, _options.Socket), info);
+            return new TransportConnection(TlsPipe.Start(socket, ssl, transport, isClient: false, _options.Socket), info);
         }
         catch (Exception ex)
         {
@@ -119,7 +120,16 @@ internal sealed class TlsServerSecurity : IServerSecurity
             }
 
             var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-            if (!failure.CheckChain("frontend", leaf, chain, errors, credentials.TrustBundle, "client authentication, 1.3.6.1.5.5.7.3.2"))
+            var trust = credentials.TrustBundle;
+            if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0
+                && HandshakeFailure.TrustedNow(_options.Certificates!, credentials, leaf, chain, peerIsServer: false) is { } now)
+            {
+                // As on the frontend: trust is what the source holds when the peer's certificate arrives.
+                errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;
+                trust = now.TrustBundle;
+            }
+
+            if (!failure.CheckChain("frontend", leaf, chain, errors, trust, "client authentication, 1.3.6.1.5.5.7.3.2"))
             {
                 return false;
             }

@@ -1,0 +1,113 @@
+namespace Broker.Transport.Security;
+
+/// <summary>
+/// The stream beneath an <see cref="System.Net.Security.SslStream"/> that keeps its close (close_notify) from
+/// running while a read is decrypting. OpenSSL objects are not thread-safe; SslStream serializes its encryption
+/// and decryption with a lock, but <c>ShutdownAsync</c> drives OpenSSL (SSL_shutdown and a handshake step)
+/// outside it. A frontend that half-closes while the backend's records arrive then races its own reads: on
+/// .NET 10 with OpenSSL 3.0 this failed the close with "shutdown while in init" (no close_notify, no FIN, the
+/// backend waited forever), failed reads with "Decrypt failed with OpenSSL error - SSL_ERROR_SSL", and crashed
+/// the process.
+/// </summary>
+/// <remarks>
+/// The read side (the handshake, then the TLS pipe's receive loop) holds the gate at all times except while it
+/// waits for bytes from the socket, which is the only time SslStream is not inside OpenSSL on its behalf. The
+/// close takes the gate, so it runs between two decryptions, never during one.
+/// </remarks>
+internal sealed class ReadGatedStream(Stream inner) : Stream
+{
+    // Count 0: held by the read side from the start.
+    private readonly SemaphoreSlim _gate = new(0, 1);
+
+    public override bool CanRead => inner.CanRead;
+
+    public override bool CanWrite => inner.CanWrite;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <summary>Runs <paramref name="close"/> while no read is decrypting.</summary>
+    public async Task CloseExclusivelyAsync(Func<Task> close)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await close().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The read side stopped reading for good: the gate is free from now on.</summary>
+    public void ReadingEnded() => _gate.Release();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        _gate.Release();
+        try
+        {
+            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        _gate.Release();
+        try
+        {
+            return inner.Read(buffer, offset, count);
+        }
+        finally
+        {
+            _gate.Wait();
+        }
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        => inner.WriteAsync(buffer, cancellationToken);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+    public override void Flush() => inner.Flush();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}
