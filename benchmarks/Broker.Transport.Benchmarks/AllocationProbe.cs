@@ -10,7 +10,9 @@ namespace Broker.Transport.Benchmarks;
 /// wall-clock and CPU time per frame (the CPU time is the steadier figure on a shared machine), what it
 /// allocates per frame and which types, from the runtime's allocation ticks (one sample per ~100 KB
 /// allocated). A quick way to find what breaks the zero-allocation floor before a full benchmark run.
-/// Arguments: the number of measured invocations (default 20), then a part of the workloads' names.
+/// Arguments: the number of measured invocations (default 20), then a part of the workloads' names. Covers
+/// <see cref="ThroughputBenchmarks"/> and <see cref="TlsThroughputBenchmarks"/>; a class none of whose
+/// workloads match is not even set up.
 /// </summary>
 internal static class AllocationProbe
 {
@@ -18,18 +20,25 @@ internal static class AllocationProbe
     {
         var invocations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
         var filter = args.Length > 1 ? args[1] : string.Empty;
-        var bench = new ThroughputBenchmarks();
-        await bench.SetupAsync();
-        (string Name, Func<ValueTask> Run, int Ops)[] workloads =
-        [
-            (nameof(bench.Socket_64KiB_writes), bench.Socket_64KiB_writes, ThroughputBenchmarks.BulkCount),
-            (nameof(bench.Transport_64KiB_frames), bench.Transport_64KiB_frames, ThroughputBenchmarks.BulkCount),
-            (nameof(bench.Socket_256B_packed_16KiB_writes), bench.Socket_256B_packed_16KiB_writes, ThroughputBenchmarks.SmallCount),
-            (nameof(bench.Transport_256B_frames_flush_each), bench.Transport_256B_frames_flush_each, ThroughputBenchmarks.SmallCount),
-        ];
-
+        IProbeWorkloads[] benches = [new ThroughputBenchmarks(), new TlsThroughputBenchmarks()];
         using var ticks = new AllocationTicks();
-        foreach (var (name, run, ops) in workloads.Where(w => w.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)))
+        foreach (var bench in benches)
+        {
+            var workloads = bench.Workloads().Where(w => w.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (workloads.Count > 0)
+            {
+                await bench.SetupAsync();
+                await ProbeAsync(workloads, invocations, ticks);
+                await bench.CleanupAsync();
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task ProbeAsync(List<ProbeWorkload> workloads, int invocations, AllocationTicks ticks)
+    {
+        foreach (var (name, run, ops) in workloads)
         {
             for (var i = 0; i < 5; i++)
             {
@@ -57,9 +66,6 @@ internal static class AllocationProbe
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    ~{bytes / total,9:F2} B/op  {type}"));
             }
         }
-
-        await bench.CleanupAsync();
-        return 0;
     }
 
     /// <summary>Listens to the runtime's GCAllocationTick events and adds up the sampled bytes per type.</summary>
@@ -94,3 +100,17 @@ internal static class AllocationProbe
         }
     }
 }
+
+/// <summary>A benchmark class the probe can drive outside BenchmarkDotNet.</summary>
+internal interface IProbeWorkloads
+{
+    Task SetupAsync();
+
+    Task CleanupAsync();
+
+    /// <summary>Each workload's name, one invocation, and the frames one invocation moves.</summary>
+    IEnumerable<ProbeWorkload> Workloads();
+}
+
+/// <summary>One workload of a benchmark class: its name, one invocation, and the frames it moves.</summary>
+internal readonly record struct ProbeWorkload(string Name, Func<ValueTask> Run, int Ops);

@@ -5,7 +5,8 @@ namespace Broker.Transport.Benchmarks;
 /// <summary>
 /// <c>demo</c> runs the end-to-end demo over loopback; anything else goes to BenchmarkDotNet's switcher
 /// (for example <c>--filter '*Throughput*' --job short</c>, or <c>--filter '*' --job dry --inProcess</c> in CI),
-/// and <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>). The exit
+/// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>), and
+/// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>). The exit
 /// code is non-zero when a benchmark fails or a filter matches none, so a dry run in CI catches rot.
 /// </summary>
 internal static class Program
@@ -20,6 +21,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "allocs")
         {
             return await AllocationProbe.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "handshakes")
+        {
+            return await HandshakeProbe.RunAsync(args[1..]);
         }
 
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args).ToList();

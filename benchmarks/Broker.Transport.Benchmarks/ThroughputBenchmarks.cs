@@ -22,7 +22,7 @@ namespace Broker.Transport.Benchmarks;
 [CategoriesColumn]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [Config(typeof(ThroughputConfig))]
-public class ThroughputBenchmarks
+public class ThroughputBenchmarks : IProbeWorkloads
 {
     /// <summary>The category of the bulk workloads: 64 KiB per write or frame.</summary>
     public const string Bulk = "64KiB";
@@ -118,6 +118,7 @@ public class ThroughputBenchmarks
     /// <summary>(c) 64 KiB frames through the transport, one flush per frame, read with a <see cref="FrameReader"/>.</summary>
     [Benchmark(OperationsPerInvoke = BulkCount)]
     [BenchmarkCategory(Bulk)]
+    [ThroughputFloor(nameof(Socket_64KiB_writes), 0.9)]
     public async ValueTask Transport_64KiB_frames()
     {
         var received = _transportProgress.Expect((long)BulkCount * BulkSize);
@@ -149,6 +150,7 @@ public class ThroughputBenchmarks
     /// <summary>(d) 256-byte frames through the transport, flushed one by one, read with a <see cref="FrameReader"/>.</summary>
     [Benchmark(OperationsPerInvoke = SmallCount)]
     [BenchmarkCategory(Small)]
+    [ThroughputFloor(nameof(Socket_256B_packed_16KiB_writes), 0.7)]
     public async ValueTask Transport_256B_frames_flush_each()
     {
         var received = _transportProgress.Expect((long)SmallCount * SmallSize);
@@ -162,4 +164,13 @@ public class ThroughputBenchmarks
 
         await received;
     }
+
+    /// <inheritdoc />
+    IEnumerable<ProbeWorkload> IProbeWorkloads.Workloads() =>
+    [
+        new(nameof(Socket_64KiB_writes), Socket_64KiB_writes, BulkCount),
+        new(nameof(Transport_64KiB_frames), Transport_64KiB_frames, BulkCount),
+        new(nameof(Socket_256B_packed_16KiB_writes), Socket_256B_packed_16KiB_writes, SmallCount),
+        new(nameof(Transport_256B_frames_flush_each), Transport_256B_frames_flush_each, SmallCount),
+    ];
 }

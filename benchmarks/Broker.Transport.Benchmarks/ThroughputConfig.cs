@@ -6,11 +6,14 @@ using BenchmarkDotNet.Running;
 
 namespace Broker.Transport.Benchmarks;
 
-/// <summary>Adds a MB/s column to the throughput benchmarks, so the table reads as throughput too.</summary>
+/// <summary>
+/// Adds a MB/s column to the throughput benchmarks, so the table reads as throughput too, and the floor
+/// column, which says whether each declared floor held in this run.
+/// </summary>
 public sealed class ThroughputConfig : ManualConfig
 {
     /// <summary>Creates the config.</summary>
-    public ThroughputConfig() => AddColumn(new ThroughputColumn());
+    public ThroughputConfig() => AddColumn(new ThroughputColumn(), new FloorColumn());
 }
 
 /// <summary>

@@ -7,10 +7,10 @@ namespace Broker.Transport.Security;
 
 /// <summary>
 /// An encrypted connection: an <see cref="SslStream"/> straight over the socket, its plaintext pumped
-/// into and out of the pipes. The send loop hands the stream whole pipe segments (16 KiB by default), so
-/// small frames flushed one by one while a write is in flight leave as full TLS records, not one record
-/// per flush. (SslStream sits on the socket itself rather than on the socket pipes, as Kestrel stacks
-/// them, to spare two copies of every byte.)
+/// into and out of the pipes. The send loop hands the stream one whole pipe segment at a time (a 64 KiB
+/// pool block by default), so small frames flushed one by one while a write is in flight leave as full TLS
+/// records, not one record per flush. (SslStream sits on the socket itself rather than on the socket
+/// pipes, as Kestrel stacks them, to spare two copies of every byte.)
 /// </summary>
 internal sealed class TlsPipe : PipeConnection
 {
@@ -108,13 +108,21 @@ internal sealed class TlsPipe : PipeConnection
                     return null;
                 }
 
-                foreach (var segment in result.Buffer)
+                // One pipe segment (a pool block, up to 64 KiB) per write, then hand it back before the next:
+                // the application's paused flush resumes as soon as the backlog falls under the threshold, so it
+                // writes while this loop encrypts, instead of waiting for the whole backlog (up to 1 MiB) to
+                // leave. SslStream cuts each write into full 16 KiB records, so a queue of small frames still
+                // leaves as full records; only the end of what is queued makes a short one.
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
                 {
+                    var segment = buffer.First;
                     await _ssl.WriteAsync(segment).ConfigureAwait(false);
+                    buffer = buffer.Slice(segment.Length);
                 }
 
-                reader.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted)
+                reader.AdvanceTo(buffer.Start);
+                if (result.IsCompleted && buffer.IsEmpty)
                 {
                     break;
                 }
