@@ -15,11 +15,12 @@ public sealed class SecretFolderCertificateSourceTests
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(10);
 
-    // RSA keys take a while to make: the RSA cases share one PKI and backend (the frontend's leaf is made per test).
-    private static readonly Lazy<(TestPki Pki, CertificateCredentials Backend)> RsaPki = new(() =>
+    // RSA keys take a while to make: the RSA cases share one PKI and its two leaves. (The root is RSA too:
+    // CertificateIssuance cannot yet sign an RSA leaf with an EC root; the tests-tls branch fixes that.)
+    private static readonly Lazy<(TestPki Pki, CertificateCredentials Backend, CertificateCredentials Frontend)> RsaPki = new(() =>
     {
         var pki = TestPki.Create(algorithm: PrivateKeyAlgorithm.Rsa2048);
-        return (pki, pki.Backend());
+        return (pki, pki.Backend(), pki.Frontend());
     });
 
     [Fact]
@@ -227,17 +228,7 @@ public sealed class SecretFolderCertificateSourceTests
     public async Task PKCS1_and_PKCS8_keys_both_serve_handshakes(PrivateKeyAlgorithm algorithm, KeyFormat format, string header)
     {
         var ct = TestContext.Current.CancellationToken;
-        TestPki pki;
-        CertificateCredentials backend;
-        if (algorithm == PrivateKeyAlgorithm.Rsa2048)
-        {
-            (pki, backend) = RsaPki.Value;
-        }
-        else
-        {
-            pki = TestPki.Create(algorithm: algorithm);
-            backend = pki.Backend();
-        }
+        var (pki, backend, frontend) = algorithm == PrivateKeyAlgorithm.Rsa2048 ? RsaPki.Value : NewEc();
 
         var payload = KubeletSecretFolder.Payload(backend, format);
         Assert.StartsWith(header, payload["tls.key"], StringComparison.Ordinal);
@@ -245,9 +236,15 @@ public sealed class SecretFolderCertificateSourceTests
         using var source = SecretFolderCertificateSource.Open(folder.Path);
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source });
 
-        await using var link = await Link.ConnectAsync(listener, Loopback.TlsClient(pki), ct);
+        await using var link = await Link.ConnectAsync(listener, Loopback.TlsClient(pki, frontend), ct);
         Assert.Equal(backend.Certificate.Thumbprint, link.BackendSeenByClient);
         await link.PingAsync(header, ct);
+
+        static (TestPki, CertificateCredentials, CertificateCredentials) NewEc()
+        {
+            var pki = TestPki.Create();
+            return (pki, pki.Backend(), pki.Frontend());
+        }
     }
 
     [Fact]
@@ -299,7 +296,7 @@ public sealed class SecretFolderCertificateSourceTests
             },
             ct);
 
-        for (var i = 1; i <= 100; i++)
+        for (var i = 1; i <= 60; i++)
         {
             folder.Write(sets[i % 2]);
         }

@@ -55,40 +55,48 @@ public sealed class RotationUnderLoadTests
                     }
                     catch (Exception ex) when (ex is TransportException or TimeoutException)
                     {
-                        errors.Enqueue($"A new connection ({id}) failed: {ex.GetType().Name}: {ex.Message}; the backend {(frontendSeen.ContainsKey(id) ? "got" : "never got")} its first frame; {DateTime.UtcNow:HH:mm:ss.fff}");
+                        errors.Enqueue($"A new connection ({id}) failed: {ex.GetType().Name}: {ex.Message} (the backend {(frontendSeen.ContainsKey(id) ? "got" : "never got")} its first frame)");
                     }
                 }
             },
             ct);
 
         // Rotate, and check that the next connection is offered the current leaves, never a rotated-out one.
-        var retired = new HashSet<string>();
-        for (var rotation = 1; rotation <= Rotations; rotation++)
+        try
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
-            retired.Add(issuer.BackendSide.Leaf!.Thumbprint);
-            retired.Add(issuer.FrontendSide.Leaf!.Thumbprint);
-            if (rotation % 2 == 1)
+            var retired = new HashSet<string>();
+            for (var rotation = 1; rotation <= Rotations; rotation++)
             {
-                issuer.RenewNow();
-            }
-            else
-            {
-                issuer.RollOverRootNow();
+                await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+                retired.Add(issuer.BackendSide.Leaf!.Thumbprint);
+                retired.Add(issuer.FrontendSide.Leaf!.Thumbprint);
+                if (rotation % 2 == 1)
+                {
+                    issuer.RenewNow();
+                }
+                else
+                {
+                    issuer.RollOverRootNow();
+                }
+
+                var id = 2_000_000 + rotation;
+                var connection = await new TransportConnector(client).ConnectAsync(listener.LocalEndPoint, ct);
+                var backendSeen = connection.Security.PeerCertificate!.Certificate.Thumbprint;
+                await StreamAsync(connection, id, frames: 3, static () => false, errors, ct);
+                Assert.Equal(issuer.BackendSide.Leaf!.Thumbprint, backendSeen);
+                Assert.Equal(issuer.FrontendSide.Leaf!.Thumbprint, frontendSeen[id]);
+                Assert.DoesNotContain(backendSeen, retired);
+                Assert.DoesNotContain(frontendSeen[id], retired);
             }
 
-            var id = 2_000_000 + rotation;
-            var connection = await new TransportConnector(client).ConnectAsync(listener.LocalEndPoint, ct);
-            var backendSeen = connection.Security.PeerCertificate!.Certificate.Thumbprint;
-            await StreamAsync(connection, id, frames: 3, static () => false, errors, ct);
-            Assert.Equal(issuer.BackendSide.Leaf!.Thumbprint, backendSeen);
-            Assert.Equal(issuer.FrontendSide.Leaf!.Thumbprint, frontendSeen[id]);
-            Assert.DoesNotContain(backendSeen, retired);
-            Assert.DoesNotContain(frontendSeen[id], retired);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+        }
+        finally
+        {
+            // Also when an assertion failed: the streams must not outlive the test.
+            await stopStreaming.CancelAsync();
         }
 
-        await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
-        await stopStreaming.CancelAsync();
         var sent = await Task.WhenAll(streams).WaitAsync(TimeSpan.FromSeconds(60), ct);
         await churn.WaitAsync(TimeSpan.FromSeconds(60), ct);
         await stopServing.CancelAsync();
@@ -111,11 +119,11 @@ public sealed class RotationUnderLoadTests
     {
         await using var _ = connection;
         var sent = 0L;
+        var received = 0L;
         var echoes = connection.CreateFrameReader();
         var reading = Task.Run(
             async () =>
             {
-                var received = 0L;
                 while (await echoes.ReadFrameAsync(ct))
                 {
                     var problem = Check(echoes.Current, id, received);
@@ -151,7 +159,18 @@ public sealed class RotationUnderLoadTests
         }
 
         await connection.Output.CompleteAsync();
-        var echoed = await reading.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        long echoed;
+        try
+        {
+            echoed = await reading.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        }
+        catch (TimeoutException)
+        {
+            // The backend echoes what it gets and ends once this side's end arrives: something was lost.
+            errors.Enqueue($"Stream {id} ({connection}): sent {sent} frames and half-closed; {Volatile.Read(ref received)} came back, then nothing for 30 s.");
+            throw;
+        }
+
         if (echoed != sent)
         {
             errors.Enqueue($"Stream {id}: sent {sent} frames, {echoed} came back.");
