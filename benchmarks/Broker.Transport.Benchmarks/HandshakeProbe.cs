@@ -9,14 +9,14 @@ namespace Broker.Transport.Benchmarks;
 /// <summary>
 /// <c>handshakes [count] [algorithm...]</c>: does .NET resume TLS sessions between this transport's
 /// connections, and what does a handshake cost with keys too slow to make for BenchmarkDotNet (Rsa8192)?
-/// For each algorithm (default Ec256 and Rsa2048) and each way of naming the backend (always <c>localhost</c>,
-/// or a name never used before, as the full-handshake benchmarks do), it connects through a
-/// <see cref="HelloRelay"/> that reads the hellos on the wire, then times <c>count</c> (default 50) direct
-/// connects, each with one frame each way.
+/// For each algorithm (default Ec256 and Rsa2048), each way of naming the backend (always <c>localhost</c>,
+/// or a name never used before, as the full-handshake benchmarks do) and each teardown (a graceful close
+/// after a frame each way, or the benchmarks' abort), it connects three times through a
+/// <see cref="HelloRelay"/> that reads the hellos on the wire, then times <c>count</c> (default 50) direct connects.
 /// </summary>
 /// <remarks>
-/// One key per algorithm serves the root and both leaves, so Rsa8192 costs one key generation (about
-/// 30 s here) instead of three; a handshake signs and verifies exactly as with three keys.
+/// One key per algorithm serves the root and both leaves (<see cref="TlsLoopback.SharedKeyPki"/>), so
+/// Rsa8192 costs one key generation (about 30 s here) instead of three.
 /// </remarks>
 internal static class HandshakeProbe
 {
@@ -29,22 +29,22 @@ internal static class HandshakeProbe
         foreach (var algorithm in algorithms)
         {
             var clock = Stopwatch.StartNew();
-            var (backend, frontend) = SharedKeyPki(algorithm);
+            var (backend, frontend) = TlsLoopback.SharedKeyPki(algorithm);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{algorithm}: key and certificates made in {clock.Elapsed.TotalSeconds:F1} s"));
-            foreach (var fresh in new[] { false, true })
+            foreach (var (fresh, abort) in new[] { (false, false), (false, true), (true, false), (true, true) })
             {
-                await ProbeAsync(backend, frontend, fresh, count);
+                await ProbeAsync(backend, frontend, fresh, abort, count);
             }
         }
 
         return 0;
     }
 
-    private static async Task ProbeAsync(StaticCertificateSource backend, StaticCertificateSource frontend, bool fresh, int count)
+    private static async Task ProbeAsync(StaticCertificateSource backend, StaticCertificateSource frontend, bool fresh, bool abort, int count)
     {
         await using var listener = TlsLoopback.Listen(backend);
         var same = TlsLoopback.Connector(frontend);
-        var identity = fresh ? "fresh" : TlsLoopback.ServerIdentity;
+        var mode = (fresh ? "new name" : TlsLoopback.ServerIdentity) + (abort ? ", aborted" : ", closed");
         TransportConnector Connector() => fresh ? TlsLoopback.Connector(frontend, TlsLoopback.FreshName()) : same;
 
         // On the wire: the first handshake, then two more.
@@ -52,59 +52,51 @@ internal static class HandshakeProbe
         {
             for (var i = 0; i < 3; i++)
             {
-                await ConnectAsync(Connector(), listener, relay.LocalEndPoint);
+                var suite = await ConnectAsync(Connector(), listener, relay.LocalEndPoint, abort);
                 var seen = await relay.NextAsync();
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"  {identity,-9} #{i + 1}: ticket offered {seen.Offered,-5}  resumed {seen.Resumed,-5}  client sent {seen.ClientBytes,5} B, server sent {seen.ServerBytes,5} B (with a 1-byte frame each way)"));
+                    $"  {mode,-20} #{i + 1}: ticket offered {seen.Offered,-5} resumed {seen.Resumed,-5} client sent {seen.ClientBytes,5} B, server {seen.ServerBytes,5} B  {suite}"));
             }
         }
 
-        // Timed, without the relay: connect, handshake and one frame each way.
+        // Timed, without the relay.
         var times = new List<double>();
         for (var i = 0; i < count; i++)
         {
             var clock = Stopwatch.StartNew();
-            await ConnectAsync(Connector(), listener, listener.LocalEndPoint);
+            await ConnectAsync(Connector(), listener, listener.LocalEndPoint, abort);
             times.Add(clock.Elapsed.TotalMicroseconds);
         }
 
         times.Sort();
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"  {identity,-9} {count} timed connects: median {times[count / 2] / 1000,6:F2} ms (min {times[0] / 1000:F2}, max {times[^1] / 1000:F2})"));
+            $"  {mode,-20} {count} timed connects: median {times[count / 2] / 1000,6:F2} ms (min {times[0] / 1000:F2}, max {times[^1] / 1000:F2})"));
     }
 
-    /// <summary>Connects, sends one frame each way (so the client has read the server's session tickets), and closes both ends.</summary>
-    private static async Task ConnectAsync(TransportConnector connector, TransportListener listener, System.Net.IPEndPoint endpoint)
+    /// <summary>
+    /// Connects and accepts; then either aborts both ends at once (as the benchmarks do), or sends one frame
+    /// each way (so the client has read the server's session tickets) and closes both ends gracefully.
+    /// </summary>
+    /// <returns>The negotiated cipher suite.</returns>
+    private static async Task<string> ConnectAsync(TransportConnector connector, TransportListener listener, System.Net.IPEndPoint endpoint, bool abort)
     {
         await using var client = await connector.ConnectAsync(endpoint);
         await using var server = await listener.AcceptAsync() ?? throw new InvalidOperationException("The listener closed.");
-        await server.Output.WriteFrameAsync(new byte[] { 1 });
-        var frames = client.CreateFrameReader();
-        _ = await frames.ReadFrameAsync();
-        await client.Output.WriteFrameAsync(new byte[] { 2 });
-        _ = await server.CreateFrameReader().ReadFrameAsync();
-    }
+        if (abort)
+        {
+            client.Abort("probe teardown");
+            server.Abort("probe teardown");
+        }
+        else
+        {
+            await server.Output.WriteFrameAsync(new byte[] { 1 });
+            _ = await client.CreateFrameReader().ReadFrameAsync();
+            await client.Output.WriteFrameAsync(new byte[] { 2 });
+            _ = await server.CreateFrameReader().ReadFrameAsync();
+        }
 
-    /// <summary>One key of <paramref name="algorithm"/> for a root and both leaves (localhost and the wildcard; frontend).</summary>
-    private static (StaticCertificateSource Backend, StaticCertificateSource Frontend) SharedKeyPki(PrivateKeyAlgorithm algorithm)
-    {
-        using var key = CertificateIssuance.CreateKey(algorithm);
-        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
-        var root = CertificateIssuance.CreateRoot("Broker.Transport Benchmark CA", key, now, now.AddDays(2));
-        var bundle = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection(root);
-        var backend = CertificateIssuance.IssueLeaf(root, key, new LeafSpec("backend", now, now.AddDays(1))
-        {
-            DnsNames = [TlsLoopback.ServerIdentity, TlsLoopback.WildcardIdentity],
-            IPAddresses = [System.Net.IPAddress.Loopback],
-            ClientAuthentication = false,
-        });
-        var frontend = CertificateIssuance.IssueLeaf(root, key, new LeafSpec("frontend", now, now.AddDays(1))
-        {
-            DnsNames = ["frontend"],
-            ServerAuthentication = false,
-        });
-        return (new StaticCertificateSource(new CertificateCredentials(backend, null, bundle)), new StaticCertificateSource(new CertificateCredentials(frontend, null, bundle)));
+        return client.Security.CipherSuite?.ToString() ?? "?";
     }
 }

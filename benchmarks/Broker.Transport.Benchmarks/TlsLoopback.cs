@@ -45,6 +45,31 @@ internal static class TlsLoopback
     /// <summary>A backend name no connect in this process used before, matched by <see cref="WildcardIdentity"/>.</summary>
     public static string FreshName() => $"c{Interlocked.Increment(ref s_names)}.backend.test";
 
+    /// <summary>
+    /// Static sources on one key of <paramref name="algorithm"/> for a root and both leaves (the backend's
+    /// for <see cref="ServerIdentity"/> and <see cref="WildcardIdentity"/>, the frontend's for <c>frontend</c>).
+    /// A handshake signs and verifies exactly as with three keys of that algorithm, but making the PKI costs
+    /// one key generation instead of three: seconds for RSA-4096 on a loaded machine, half a minute for RSA-8192.
+    /// </summary>
+    public static (StaticCertificateSource Backend, StaticCertificateSource Frontend) SharedKeyPki(PrivateKeyAlgorithm algorithm)
+    {
+        using var key = CertificateIssuance.CreateKey(algorithm);
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var root = CertificateIssuance.CreateRoot("Broker.Transport Benchmark CA", key, now, now.AddDays(2));
+        var bundle = new X509Certificate2Collection(root);
+        var backend = CertificateIssuance.IssueLeaf(root, key, new LeafSpec("backend", now, now.AddDays(1))
+        {
+            DnsNames = [ServerIdentity, WildcardIdentity],
+            ClientAuthentication = false,
+        });
+        var frontend = CertificateIssuance.IssueLeaf(root, key, new LeafSpec("frontend", now, now.AddDays(1))
+        {
+            DnsNames = ["frontend"],
+            ServerAuthentication = false,
+        });
+        return (new StaticCertificateSource(new CertificateCredentials(backend, null, bundle)), new StaticCertificateSource(new CertificateCredentials(frontend, null, bundle)));
+    }
+
     /// <summary>An encrypted listener on 127.0.0.1, port 0, presenting <paramref name="backend"/>'s certificate.</summary>
     public static TransportListener Listen(ICertificateSource backend)
         => TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new TransportListenerOptions { Certificates = backend });
@@ -60,6 +85,20 @@ internal static class TlsLoopback
         var client = await Connector(issuer.Frontend).ConnectAsync(listener.LocalEndPoint);
         var server = await listener.AcceptAsync() ?? throw new InvalidOperationException("The listener closed before it accepted.");
         return (listener, client, server);
+    }
+
+    /// <summary>
+    /// Connects and accepts one connection, then aborts both ends: a graceful close would leave the port in
+    /// TIME_WAIT, and BenchmarkDotNet's thousands of connects would run out of ephemeral ports.
+    /// </summary>
+    public static async Task ConnectAndAbortAsync(TransportConnector connector, TransportListener listener)
+    {
+        var client = await connector.ConnectAsync(listener.LocalEndPoint);
+        var server = await listener.AcceptAsync() ?? throw new InvalidOperationException("The listener closed.");
+        client.Abort("benchmark teardown");
+        server.Abort("benchmark teardown");
+        await client.DisposeAsync();
+        await server.DisposeAsync();
     }
 
     /// <summary>

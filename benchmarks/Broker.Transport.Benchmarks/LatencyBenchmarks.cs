@@ -1,0 +1,129 @@
+using System.Runtime.CompilerServices;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using Perfolizer.Mathematics.OutlierDetection;
+using Broker.Transport.Certificates;
+using Broker.Transport.Connections;
+using Broker.Transport.Framing;
+
+namespace Broker.Transport.Benchmarks;
+
+/// <summary>The latency table's columns: percentiles of single round trips, and the floor column.</summary>
+public sealed class LatencyConfig : ManualConfig
+{
+    /// <summary>Creates the config.</summary>
+    /// <remarks>
+    /// No baseline, so no Ratio column: BenchmarkDotNet's ratio of two 2,000-sample distributions takes over
+    /// a minute to compute, and the Floor column already compares the medians.
+    /// </remarks>
+    public LatencyConfig() => AddColumn(StatisticColumn.P50, StatisticColumn.P90, StatisticColumn.P95, StatisticColumn.P100, new FloorColumn());
+}
+
+/// <summary>
+/// Round-trip latency of one 256-byte frame over loopback, with encryption Enabled and Disabled: the
+/// client writes and flushes a frame, the server's echo loop reads it and writes it back, the client reads
+/// the echo. Every BenchmarkDotNet iteration is one round trip (whatever the job says: the attributes below
+/// fix it), so the P50 and P95 columns are percentiles of single round trips, outliers kept.
+/// </summary>
+/// <remarks>Floor: Enabled's P50 at most 10 us above Disabled's, in the same run (the Floor column).</remarks>
+[MemoryDiagnoser]
+[Config(typeof(LatencyConfig))]
+[RunOncePerIteration]
+[IterationCount(Iterations)]
+[WarmupCount(200)]
+[GcForce(false)]
+[Outliers(OutlierMode.DontRemove)]
+public class LatencyBenchmarks
+{
+    private const int Iterations = 2000;
+    private const int Size = 256;
+
+    private byte[] _message = [];
+    private InternalIssuer? _issuer;
+    private EchoPair? _enabled;
+    private EchoPair? _disabled;
+
+    /// <summary>Connects once, both ways, each with an echo loop on the server side.</summary>
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _message = Telemetry.FixedSize(1, Size, seed: 12)[0];
+        _issuer = TlsLoopback.StartIssuer();
+        _enabled = EchoPair.Start(await TlsLoopback.ConnectTransportAsync(_issuer));
+        _disabled = EchoPair.Start(await LoopbackPairs.ConnectTransportAsync());
+    }
+
+    /// <summary>Closes both pairs gracefully; an echo loop that failed reports it here.</summary>
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        if (_enabled is not null)
+        {
+            await _enabled.DisposeAsync();
+        }
+
+        if (_disabled is not null)
+        {
+            await _disabled.DisposeAsync();
+        }
+
+        _issuer?.Dispose();
+    }
+
+    /// <summary>One 256-byte frame out and back, plaintext.</summary>
+    [Benchmark]
+    public ValueTask<bool> Disabled_256B_round_trip() => _disabled!.RoundTripAsync(_message);
+
+    /// <summary>One 256-byte frame out and back, mutual TLS 1.3.</summary>
+    [Benchmark]
+    [MedianLatencyFloor(nameof(Disabled_256B_round_trip), 10)]
+    public ValueTask<bool> Enabled_256B_round_trip() => _enabled!.RoundTripAsync(_message);
+
+    /// <summary>A connection pair whose server side echoes every frame back.</summary>
+    private sealed class EchoPair : IAsyncDisposable
+    {
+        private readonly TransportListener _listener;
+        private readonly TransportConnection _client;
+        private readonly TransportConnection _server;
+        private readonly FrameReader _replies;
+        private readonly Task _echo;
+
+        private EchoPair((TransportListener Listener, TransportConnection Client, TransportConnection Server) pair)
+        {
+            (_listener, _client, _server) = pair;
+            _replies = _client.CreateFrameReader();
+            _echo = Task.Run(EchoAsync);
+        }
+
+        public static EchoPair Start((TransportListener, TransportConnection, TransportConnection) pair) => new(pair);
+
+        // Pooled, so the Allocated column shows the transport's allocations, not this harness's.
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        public async ValueTask<bool> RoundTripAsync(byte[] message)
+        {
+            var output = _client.Output;
+            output.WriteFrame(message);
+            await output.FlushAsync();
+            return await _replies.ReadFrameAsync();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await TlsLoopback.CloseAsync(_client, _echo, _server, _listener);
+        }
+
+        private async Task EchoAsync()
+        {
+            var frames = _server.CreateFrameReader();
+            var output = _server.Output;
+            while (await frames.ReadFrameAsync())
+            {
+                output.WriteFrame(frames.Current);
+                await output.FlushAsync();
+            }
+
+            await output.CompleteAsync();
+        }
+    }
+}
