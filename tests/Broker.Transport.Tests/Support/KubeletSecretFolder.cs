@@ -38,8 +38,10 @@ internal sealed class KubeletSecretFolder : IDisposable
     /// <summary>The timestamped folder <c>..data</c> points to now.</summary>
     public string? Current => new DirectoryInfo(System.IO.Path.Combine(Path, DataLink)).LinkTarget;
 
-    /// <summary>How many updates were written.</summary>
-    public int Updates { get; private set; }
+    private int _updates;
+
+    /// <summary>How many updates were written (safe to read from another thread).</summary>
+    public int Updates => Volatile.Read(ref _updates);
 
     /// <summary>One projection of the Secret, as kubelet's AtomicWriter.Write does it.</summary>
     public void Write(IReadOnlyDictionary<string, string> payload)
@@ -98,7 +100,7 @@ internal sealed class KubeletSecretFolder : IDisposable
             Directory.Delete(System.IO.Path.Combine(Path, previous), recursive: true);
         }
 
-        Updates++;
+        Interlocked.Increment(ref _updates);
     }
 
     public void Dispose()
