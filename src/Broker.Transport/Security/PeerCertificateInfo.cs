@@ -1,4 +1,5 @@
 using System.Formats.Asn1;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Broker.Transport.Security;
@@ -8,11 +9,12 @@ public sealed class PeerCertificateInfo
 {
     private const string SubjectAlternativeNameOid = "2.5.29.17";
 
-    private PeerCertificateInfo(X509Certificate2 certificate, IReadOnlyList<string> dnsNames, IReadOnlyList<string> uris)
+    private PeerCertificateInfo(X509Certificate2 certificate, IReadOnlyList<string> dnsNames, IReadOnlyList<string> uris, IReadOnlyList<IPAddress> ipAddresses)
     {
         Certificate = certificate;
         DnsNames = dnsNames;
         Uris = uris;
+        IPAddresses = ipAddresses;
     }
 
     /// <summary>The certificate itself.</summary>
@@ -26,6 +28,9 @@ public sealed class PeerCertificateInfo
 
     /// <summary>The URIs in the subject alternative name extension (for example a SPIFFE id).</summary>
     public IReadOnlyList<string> Uris { get; }
+
+    /// <summary>The IP addresses in the subject alternative name extension.</summary>
+    public IReadOnlyList<IPAddress> IPAddresses { get; }
 
     /// <summary>The SHA-256 thumbprint, in hexadecimal.</summary>
     public string Thumbprint => Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256);
@@ -42,21 +47,27 @@ public sealed class PeerCertificateInfo
         ArgumentNullException.ThrowIfNull(certificate);
         var dns = new List<string>();
         var uris = new List<string>();
+        var ips = new List<IPAddress>();
         foreach (var extension in certificate.Extensions)
         {
             if (extension.Oid?.Value == SubjectAlternativeNameOid)
             {
-                ReadNames(extension.RawData, dns, uris);
+                ReadNames(extension.RawData, dns, uris, ips);
             }
         }
 
-        return new PeerCertificateInfo(certificate, dns, uris);
+        return new PeerCertificateInfo(certificate, dns, uris, ips);
     }
 
-    /// <summary>Whether <paramref name="name"/> is one of the certificate's DNS names (case-insensitive, <c>*.</c> wildcards in the first label) or URIs (exact).</summary>
+    /// <summary>Whether <paramref name="name"/> is one of the certificate's DNS names (case-insensitive, <c>*.</c> wildcards in the first label), IP addresses or URIs (exact).</summary>
     public bool Matches(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        if (IPAddress.TryParse(name, out var address))
+        {
+            return IPAddresses.Contains(address);
+        }
+
         if (name.Contains("://", StringComparison.Ordinal))
         {
             return Uris.Contains(name, StringComparer.Ordinal);
@@ -85,12 +96,13 @@ public sealed class PeerCertificateInfo
     /// <inheritdoc />
     public override string ToString()
     {
-        var names = string.Join(", ", DnsNames.Select(d => "DNS:" + d).Concat(Uris.Select(u => "URI:" + u)));
+        var names = string.Join(", ", DnsNames.Select(d => "DNS:" + d).Concat(IPAddresses.Select(i => "IP:" + i)).Concat(Uris.Select(u => "URI:" + u)));
         return $"{Subject} [{names}]";
     }
 
-    // GeneralNames ::= SEQUENCE OF GeneralName; dNSName is [2] IA5String, uniformResourceIdentifier is [6] IA5String (RFC 5280, 4.2.1.6).
-    private static void ReadNames(byte[] raw, List<string> dns, List<string> uris)
+    // GeneralNames ::= SEQUENCE OF GeneralName; dNSName is [2] IA5String, uniformResourceIdentifier is [6]
+    // IA5String, iPAddress is [7] OCTET STRING of 4 or 16 bytes (RFC 5280, 4.2.1.6).
+    private static void ReadNames(byte[] raw, List<string> dns, List<string> uris, List<IPAddress> ips)
     {
         try
         {
@@ -99,7 +111,15 @@ public sealed class PeerCertificateInfo
             while (sequence.HasData)
             {
                 var tag = sequence.PeekTag();
-                if (tag.TagClass == TagClass.ContextSpecific && tag.TagValue is 2 or 6 && !tag.IsConstructed)
+                if (tag.TagClass == TagClass.ContextSpecific && tag.TagValue == 7 && !tag.IsConstructed)
+                {
+                    var bytes = sequence.ReadOctetString(tag);
+                    if (bytes.Length is 4 or 16)
+                    {
+                        ips.Add(new IPAddress(bytes));
+                    }
+                }
+                else if (tag.TagClass == TagClass.ContextSpecific && tag.TagValue is 2 or 6 && !tag.IsConstructed)
                 {
                     var value = sequence.ReadCharacterString(UniversalTagNumber.IA5String, tag);
                     (tag.TagValue == 2 ? dns : uris).Add(value);

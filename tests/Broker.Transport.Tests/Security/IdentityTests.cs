@@ -81,7 +81,7 @@ public class IdentityTests
         var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, serverIdentity: "backend.broker.svc"), listener.LocalEndPoint);
 
         var error = Refusals.AssertHandshake(clientError, HandshakeFailureReason.IdentityNotAllowed, "does not carry the expected identity 'backend.broker.svc' (ServerIdentity");
-        Assert.Contains("CN=backend [DNS:localhost]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("CN=backend [DNS:localhost, IP:127.0.0.1]", error.Message, StringComparison.Ordinal);
         await listener.AssertBackendDroppedAsync(refused);
     }
 
@@ -101,6 +101,23 @@ public class IdentityTests
     }
 
     [Fact]
+    public async Task Without_a_ServerIdentity_an_IP_SAN_for_the_address_connected_to_is_accepted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var pki = TestPki.Create();
+
+        // The certificate carries IP:127.0.0.1 and no DNS name: the frontend must match the IP SAN itself.
+        await using var listener = Loopback.ListenTls(pki, credentials: pki.Backend(s => s with { DnsNames = [] }));
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.TlsClient(pki, serverIdentity: null), ct);
+        await using var _ = client;
+        await using var __ = server;
+
+        Assert.Equal([System.Net.IPAddress.Loopback], client.Security.PeerCertificate!.IPAddresses);
+        Assert.Empty(client.Security.PeerCertificate.DnsNames);
+        Assert.Contains("IP:127.0.0.1", client.Security.PeerCertificate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_frontend_missing_from_AllowedClientIdentities_is_refused()
     {
         var pki = TestPki.Create();
@@ -114,7 +131,7 @@ public class IdentityTests
         var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
 
         var error = await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (frontend-a, frontend-b)");
-        Assert.Contains("CN=frontend [DNS:frontend]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("CN=frontend [DNS:frontend, IP:127.0.0.1]", error.Message, StringComparison.Ordinal);
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
     }
 
@@ -157,7 +174,7 @@ public class IdentityTests
 
         var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
 
-        await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "CN=frontend [DNS:frontend] was refused by the AuthorizeClient callback");
+        await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "CN=frontend [DNS:frontend, IP:127.0.0.1] was refused by the AuthorizeClient callback");
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
         var peer = Assert.Single(seen);
         Assert.Equal(["frontend"], peer.DnsNames);
