@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
@@ -24,7 +26,8 @@ public sealed class LatencyConfig : ManualConfig
 /// Round-trip latency of one 256-byte frame over loopback, with encryption Enabled and Disabled: the
 /// client writes and flushes a frame, the server's echo loop reads it and writes it back, the client reads
 /// the echo. Every BenchmarkDotNet iteration is one round trip (whatever the job says: the attributes below
-/// fix it), so the P50 and P95 columns are percentiles of single round trips, outliers kept.
+/// fix it), so the P50 and P95 columns are percentiles of single round trips, outliers kept. For reference,
+/// the same 256 bytes echoed on a plain socket and on a hand-written SslStream pair (no framing, no pipes).
 /// </summary>
 /// <remarks>Floor: Enabled's P50 at most 10 us above Disabled's, in the same run (the Floor column).</remarks>
 [MemoryDiagnoser]
@@ -43,6 +46,8 @@ public class LatencyBenchmarks
     private InternalIssuer? _issuer;
     private EchoPair? _enabled;
     private EchoPair? _disabled;
+    private StreamEchoPair? _socket;
+    private StreamEchoPair? _sslStream;
 
     /// <summary>Connects once, both ways, each with an echo loop on the server side.</summary>
     [GlobalSetup]
@@ -52,6 +57,10 @@ public class LatencyBenchmarks
         _issuer = TlsLoopback.StartIssuer();
         _enabled = EchoPair.Start(await TlsLoopback.ConnectTransportAsync(_issuer));
         _disabled = EchoPair.Start(await LoopbackPairs.ConnectTransportAsync());
+        var (client, server) = await LoopbackPairs.ConnectSocketsAsync();
+        _socket = new StreamEchoPair(new NetworkStream(client, ownsSocket: true), new NetworkStream(server, ownsSocket: true), Size);
+        var (sslClient, sslServer) = await TlsLoopback.ConnectSslStreamsAsync(_issuer);
+        _sslStream = new StreamEchoPair(sslClient, sslServer, Size);
     }
 
     /// <summary>Closes both pairs gracefully; an echo loop that failed reports it here.</summary>
@@ -68,6 +77,16 @@ public class LatencyBenchmarks
             await _disabled.DisposeAsync();
         }
 
+        if (_socket is not null)
+        {
+            await _socket.DisposeAsync();
+        }
+
+        if (_sslStream is not null)
+        {
+            await _sslStream.DisposeAsync();
+        }
+
         _issuer?.Dispose();
     }
 
@@ -79,6 +98,63 @@ public class LatencyBenchmarks
     [Benchmark]
     [MedianLatencyFloor(nameof(Disabled_256B_round_trip), 10)]
     public ValueTask<bool> Enabled_256B_round_trip() => _enabled!.RoundTripAsync(_message);
+
+    /// <summary>For reference: 256 bytes out and back on a plain socket (a NetworkStream each side), no framing, no pipes.</summary>
+    [Benchmark]
+    public ValueTask<bool> Socket_256B_round_trip() => _socket!.RoundTripAsync(_message);
+
+    /// <summary>For reference: the same on the hand-written SslStream pair, mutual TLS 1.3 on the same leaves.</summary>
+    [Benchmark]
+    public ValueTask<bool> SslStream_256B_round_trip() => _sslStream!.RoundTripAsync(_message);
+
+    /// <summary>A stream pair whose server side echoes fixed-size messages back: the hand-written reference.</summary>
+    private sealed class StreamEchoPair : IAsyncDisposable
+    {
+        private readonly Stream _client;
+        private readonly Stream _server;
+        private readonly byte[] _reply;
+        private readonly Task _echo;
+
+        public StreamEchoPair(Stream client, Stream server, int size)
+        {
+            (_client, _server) = (client, server);
+            _reply = new byte[size];
+            _echo = Task.Run(() => EchoAsync(size));
+        }
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        public async ValueTask<bool> RoundTripAsync(byte[] message)
+        {
+            await _client.WriteAsync(message);
+            await _client.ReadExactlyAsync(_reply);
+            return true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_client is SslStream ssl)
+            {
+                await ssl.ShutdownAsync();
+            }
+            else
+            {
+                ((NetworkStream)_client).Socket.Shutdown(SocketShutdown.Send);
+            }
+
+            await _echo;
+            await _client.DisposeAsync();
+            await _server.DisposeAsync();
+        }
+
+        private async Task EchoAsync(int size)
+        {
+            var buffer = new byte[size];
+            while (await _server.ReadAtLeastAsync(buffer, size, throwOnEndOfStream: false) == size)
+            {
+                await _server.WriteAsync(buffer);
+            }
+        }
+    }
 
     /// <summary>A connection pair whose server side echoes every frame back.</summary>
     private sealed class EchoPair : IAsyncDisposable

@@ -6,7 +6,8 @@ namespace Broker.Transport.Benchmarks;
 /// <c>demo</c> runs the end-to-end demo over loopback; anything else goes to BenchmarkDotNet's switcher
 /// (for example <c>--filter '*Throughput*' --job short</c>, or <c>--filter '*' --job dry --inProcess</c> in CI),
 /// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>), and
-/// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>). The exit
+/// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>),
+/// and <c>pingpong</c> times round trips outside BenchmarkDotNet (see <see cref="LatencyProbe"/>). The exit
 /// code is non-zero when a benchmark fails or a filter matches none, so a dry run in CI catches rot.
 /// </summary>
 internal static class Program
@@ -21,6 +22,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "allocs")
         {
             return await AllocationProbe.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "pingpong")
+        {
+            return await LatencyProbe.RunAsync(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "handshakes")
