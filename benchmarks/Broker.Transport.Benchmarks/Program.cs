@@ -35,7 +35,7 @@ internal static class Program
         }
 
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args).ToList();
-        if (summaries.Count == 0 && args.Contains("--filter"))
+        if (summaries.Count == 0 && args.Contains("--filter") && !args.Contains("--list"))
         {
             Console.Error.WriteLine("No benchmark matched the filter.");
             return 1;

@@ -30,9 +30,9 @@ internal static class TlsLoopback
 
     /// <summary>An issuer whose leaves use <paramref name="algorithm"/>, a day long, a new key at every renewal.</summary>
     /// <remarks>
-    /// The root lives three days, not the default year: main's issuer arms its timers for the whole wait, and
-    /// System.Threading.Timer refuses more than 49.7 days, so the default root (renewal after 243 days) and
-    /// leaves (after 60 days) make Start throw. (Fixed on the tests-rotation branch, 7a98e7b.)
+    /// The root lives three days, not the default year: a benchmark needs no longer, and an issuer that arms
+    /// its timers for the whole wait (as before tests-rotation's 7a98e7b) cannot start with the defaults,
+    /// since System.Threading.Timer refuses due times above 49.7 days.
     /// </remarks>
     public static InternalIssuer StartIssuer(PrivateKeyAlgorithm algorithm = PrivateKeyAlgorithm.Ec256)
         => InternalIssuer.Start(new InternalIssuerOptions
