@@ -94,9 +94,7 @@ public sealed partial class InternalIssuer
 #pragma warning restore CA1031
             {
                 _failures++;
-                var delay = TimeSpan.FromTicks(Math.Min(
-                    _issuer._options.MaxRetryDelay.Ticks,
-                    _issuer._options.RetryDelay.Ticks * (1L << Math.Min(_failures - 1, 30))));
+                var delay = _issuer._options.RetryDelayAfter(_failures);
                 _issuer._log.RenewalFailed(_role, _failures, delay, ex.Message);
                 _timer.Change(delay, Timeout.InfiniteTimeSpan);
             }

@@ -72,10 +72,15 @@ public sealed partial class InternalIssuer
             catch (Exception ex)
 #pragma warning restore CA1031
             {
+                // Backs off as a leaf renewal does, so a persistent fault (say, no entropy or a broken
+                // crypto provider) does not spin a core making roots that fail.
+                _rootFailures++;
                 _log.RootRolloverFailed(old.Certificate.Thumbprint, ex.Message);
-                _rootTimer.Change(_options.RetryDelay, Timeout.InfiniteTimeSpan);
+                _rootTimer.Change(_options.RetryDelayAfter(_rootFailures), Timeout.InfiniteTimeSpan);
                 return;
             }
+
+            _rootFailures = 0;
 
             _root = next;
             _retiring.Add(old);

@@ -33,6 +33,7 @@ public sealed partial class InternalIssuer : IDisposable
     private readonly IssuedSide _frontend;
     private readonly List<IssuingRoot> _retiring = [];
     private readonly ITimer _rootTimer;
+    private int _rootFailures;
     private readonly ITimer _retireTimer;
     private IssuingRoot _root;
     private bool _disposed;

@@ -44,6 +44,10 @@ public sealed class InternalIssuerOptions
     /// <summary>The longest wait between retries of a failed renewal. Defaults to 5 minutes.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The wait before the next try after <paramref name="failures"/> failures in a row: doubling from <see cref="RetryDelay"/>, capped at <see cref="MaxRetryDelay"/>.</summary>
+    internal TimeSpan RetryDelayAfter(int failures) =>
+        TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, RetryDelay.Ticks * (1L << Math.Clamp(failures - 1, 0, 30))));
+
     /// <summary>The clock for every validity period and timer. Defaults to <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

@@ -26,6 +26,10 @@ internal sealed class TlsClientSecurity : IClientSecurity
         var expected = _options.ServerIdentity ?? targetHost;
         var failure = new HandshakeFailure();
         SslStream? ssl = null;
+
+        // Nagle off before the handshake, as the backend does: the client's Certificate, CertificateVerify
+        // and Finished flights are small writes that Nagle would hold behind the delayed ACK.
+        socket.NoDelay = _options.Socket.NoDelay;
         try
         {
             CertificateCredentials credentials;

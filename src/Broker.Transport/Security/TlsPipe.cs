@@ -32,9 +32,6 @@ internal sealed class TlsPipe : PipeConnection
     /// <summary>Takes ownership of an authenticated stream (over <paramref name="transport"/>) and its socket, and starts the pumps.</summary>
     public static TlsPipe Start(Socket socket, SslStream ssl, ReadGatedStream transport, bool isClient, SocketTransportOptions options)
     {
-        // As SocketPipe.Start does: the frontend's socket reaches here with Nagle's algorithm still on (only
-        // the backend sets NoDelay, before its handshake), and SocketTransportOptions.NoDelay says it is off.
-        socket.NoDelay = options.NoDelay;
         var pipe = new TlsPipe(socket, ssl, transport, isClient, options);
         pipe.Start();
         return pipe;

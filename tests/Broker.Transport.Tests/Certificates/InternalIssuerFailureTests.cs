@@ -66,26 +66,43 @@ public class InternalIssuerFailureTests
     }
 
     [Fact]
-    public void A_failed_root_rollover_keeps_the_root_and_its_bundle_and_is_retried()
+    public void A_failed_root_rollover_keeps_the_root_and_its_bundle_and_is_retried_with_doubling_delays()
     {
         // Never: the leaves keep their keys, so only the root asks the factory.
         var time = Issuers.Clock();
         var options = Issuers.Options(time, TimeSpan.FromHours(1), rotation: RotationPolicy.Never, caDuration: TimeSpan.FromHours(3));
         options.RetryDelay = TimeSpan.FromSeconds(30);
+        options.MaxRetryDelay = TimeSpan.FromMinutes(2);
         using var issuer = InternalIssuer.Start(options);
         var root = issuer.Root;
         var failing = true;
-        issuer.KeyFactory = algorithm => failing ? throw new CryptographicException("The key store is unavailable.") : CertificateIssuance.CreateKey(algorithm);
+        var attempts = 0;
+        issuer.KeyFactory = algorithm =>
+        {
+            attempts++;
+            return failing ? throw new CryptographicException("The key store is unavailable.") : CertificateIssuance.CreateKey(algorithm);
+        };
 
-        time.SetUtcNow(issuer.RootRenewalTime);
-        Assert.Equal(root.Thumbprint, issuer.Root.Thumbprint);
-        Assert.Single(issuer.TrustBundle);
-        Assert.True(Issuers.ChainsTo(issuer.BackendSide.Leaf!, [root], time.GetUtcNow()));
+        // Fails at its renewal time, then after 30 s, 60 s, 120 s and 120 s (capped): the root and its
+        // bundle stay as they were throughout.
+        var at = issuer.RootRenewalTime;
+        foreach (var wait in new[] { 0, 30, 60, 120, 120 })
+        {
+            at = at.AddSeconds(wait);
+            var before = attempts;
+            time.SetUtcNow(at.AddSeconds(-1));
+            Assert.Equal(before, attempts);
+            time.SetUtcNow(at);
+            Assert.Equal(before + 1, attempts);
+            Assert.Equal(root.Thumbprint, issuer.Root.Thumbprint);
+            Assert.Single(issuer.TrustBundle);
+            Assert.True(Issuers.ChainsTo(issuer.BackendSide.Leaf!, [root], time.GetUtcNow()));
+        }
 
         failing = false;
-        time.Advance(TimeSpan.FromSeconds(29));
+        time.SetUtcNow(at.AddSeconds(119));
         Assert.Equal(root.Thumbprint, issuer.Root.Thumbprint);
-        time.Advance(TimeSpan.FromSeconds(1));
+        time.SetUtcNow(at.AddSeconds(120));
         Assert.NotEqual(root.Thumbprint, issuer.Root.Thumbprint);
         Assert.Equal(2, issuer.Frontend.GetCurrent().TrustBundle.Count);
         Assert.True(Issuers.ChainsTo(issuer.BackendSide.Leaf!, [issuer.Root], time.GetUtcNow()));
