@@ -39,7 +39,7 @@ internal sealed record MachineInfo(string Cpu, int LogicalCores, string Os, stri
     /// <summary>The load averages, for the note on spread.</summary>
     public string Load() => string.Create(
         CultureInfo.InvariantCulture,
-        $"load average (1 min) {LoadAverageBefore?.ToString("F2", CultureInfo.InvariantCulture) ?? "?"} at the start, {LoadAverageAfter?.ToString("F2", CultureInfo.InvariantCulture) ?? "?"} at the end");
+        $"load average (1 min) {LoadAverageBefore?.ToString("F2", CultureInfo.InvariantCulture) ?? "?"} at the start{(LoadAverageAfter is double after ? $", {after.ToString("F2", CultureInfo.InvariantCulture)} at the end" : string.Empty)}");
 
     private static string ReadCpu()
     {

@@ -33,6 +33,10 @@ internal static class ReportConsole
             }
 
             AnsiConsole.Write(table);
+            foreach (var row in group.Where(r => r.Note is not null))
+            {
+                AnsiConsole.MarkupLine($"[grey]{Markup.Escape($"{row.Workload}: {row.Note}.")}[/]");
+            }
         }
 
         AnsiConsole.MarkupLine($"[grey]{Markup.Escape(ReportFormat.CostNote(result.Rows[0].Rounds))}[/]");

@@ -57,6 +57,10 @@ internal static class ReportFiles
             }
 
             md.AppendLine();
+            foreach (var row in group.Where(r => r.Note is not null))
+            {
+                md.AppendLine(inv, $"{row.Workload}: {row.Note}.").AppendLine();
+            }
         }
 
         md.AppendLine(ReportFormat.CostNote(result.Rows[0].Rounds)).AppendLine();

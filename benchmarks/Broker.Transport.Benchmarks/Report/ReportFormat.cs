@@ -44,5 +44,5 @@ internal static class ReportFormat
     /// <summary>What the cost column means, for the notes under the tables.</summary>
     public static string CostNote(int rounds) => string.Create(
         CultureInfo.InvariantCulture,
-        $"Cost of encryption: how much longer Enabled takes than Disabled for the same work (per batch of frames, per round trip, per connection), so +100% means half the throughput. Every figure is the median of {rounds} rounds; each round measures all the paths of a workload back to back, and the cost and the naive comparison are taken within the round; in brackets, the lowest and highest round's cost.");
+        $"Cost of encryption: how much longer Enabled takes than Disabled for the same work (per batch of frames, per round trip, per connection), so +100% means half the throughput. Every figure is the median of {rounds} rounds, each of which measures all the paths of a workload back to back; the cost and the naive comparison compare those medians, and in brackets are the lowest and highest cost found within one round (the spread).");
 }

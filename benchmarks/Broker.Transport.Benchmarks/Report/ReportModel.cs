@@ -25,16 +25,42 @@ internal sealed record Stat(double Median, double Min, double Max)
             throw new ArgumentException("No value to summarize.", nameof(values));
         }
 
+        return new Stat(MedianOf(sorted), sorted[0], sorted[^1]);
+    }
+
+    /// <summary>
+    /// A comparison of two paths: <paramref name="compare"/> of their medians (so it agrees with the table's
+    /// columns), and the lowest and highest of the same comparison within each round (the spread).
+    /// </summary>
+    public static Stat Compare(IReadOnlyList<double> first, IReadOnlyList<double> second, Func<double, double, double> compare)
+    {
+        var rounds = first.Zip(second, compare).Order().ToArray();
+        return new Stat(compare(MedianOf([.. first.Order()]), MedianOf([.. second.Order()])), rounds[0], rounds[^1]);
+    }
+
+    /// <summary>
+    /// The same statistic in another unit: <paramref name="convert"/> of the median, min and max, whichever
+    /// way it orders them (seconds per batch become MB/s). Converting the median of seconds, rather than taking
+    /// the median of converted values, keeps a row's columns and its cost in agreement for any number of rounds.
+    /// </summary>
+    public Stat Map(Func<double, double> convert)
+    {
+        var (a, b) = (convert(Min), convert(Max));
+        return new Stat(convert(Median), Math.Min(a, b), Math.Max(a, b));
+    }
+
+    private static double MedianOf(double[] sorted)
+    {
         var middle = sorted.Length / 2;
-        var median = sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-        return new Stat(median, sorted[0], sorted[^1]);
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 }
 
 /// <summary>
 /// One workload's result: each path's value (in the kind's unit) and the comparisons, every one the median
 /// over the rounds, with its lowest and highest round. The comparisons are taken within each round, from
-/// measurements made back to back, before the median: they are steadier than a ratio of medians.
+/// measurements made back to back: the headline is the comparison of the medians, and its lowest and
+/// highest round give the spread.
 /// </summary>
 /// <param name="Group">The table the row belongs to (throughput on one connection, latency, ...).</param>
 /// <param name="Workload">What was measured, for people.</param>
@@ -46,6 +72,7 @@ internal sealed record Stat(double Median, double Min, double Max)
 /// <param name="EnabledVsNaive">The naive SslStream's time divided by Enabled's: above 1, Enabled is faster.</param>
 /// <param name="Socket">A plain socket, one write per message; null where none runs.</param>
 /// <param name="Rounds">How many rounds the medians are of.</param>
+/// <param name="Note">What else the row's measurement saw, printed under its table; or null.</param>
 internal sealed record ReportRow(
     string Group,
     string Workload,
@@ -56,7 +83,8 @@ internal sealed record ReportRow(
     Stat? Naive,
     Stat? EnabledVsNaive,
     Stat? Socket,
-    int Rounds);
+    int Rounds,
+    string? Note = null);
 
 /// <summary>
 /// Seconds per operation of one workload, per path and round, as measured; <see cref="ToRow"/> turns them
@@ -78,7 +106,7 @@ internal sealed class RowSamples(string group, string workload, RowKind kind, do
     }
 
     /// <summary>The row, once every round has a Disabled and an Enabled measurement.</summary>
-    public ReportRow ToRow(string? workload = null)
+    public ReportRow ToRow(string? note = null)
     {
         var disabled = _seconds[ThroughputPath.Disabled];
         var enabled = _seconds[ThroughputPath.Enabled];
@@ -86,15 +114,16 @@ internal sealed class RowSamples(string group, string workload, RowKind kind, do
         var socket = _seconds.GetValueOrDefault(ThroughputPath.Socket);
         return new ReportRow(
             group,
-            workload ?? Workload,
+            Workload,
             kind,
-            Stat.Of(disabled.Select(Value)),
-            Stat.Of(enabled.Select(Value)),
-            Stat.Of(enabled.Zip(disabled, (e, d) => (e / d - 1) * 100)),
-            naive is null ? null : Stat.Of(naive.Select(Value)),
-            naive is null ? null : Stat.Of(naive.Zip(enabled, (n, e) => n / e)),
-            socket is null ? null : Stat.Of(socket.Select(Value)),
-            disabled.Count);
+            Stat.Of(disabled).Map(Value),
+            Stat.Of(enabled).Map(Value),
+            Stat.Compare(enabled, disabled, (e, d) => (e / d - 1) * 100),
+            naive is null ? null : Stat.Of(naive).Map(Value),
+            naive is null ? null : Stat.Compare(naive, enabled, (n, e) => n / e),
+            socket is null ? null : Stat.Of(socket).Map(Value),
+            disabled.Count,
+            note);
     }
 
     /// <summary>The workload's name.</summary>
