@@ -18,7 +18,7 @@ internal sealed record ReportOptions
     public int Rounds { get; init; } = DefaultRounds;
 
     /// <summary>Throughput: batches are repeated for at least this long per measurement.</summary>
-    public TimeSpan MinSampleTime { get; init; } = TimeSpan.FromMilliseconds(60);
+    public TimeSpan MinSampleTime { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Throughput: batches are this many times smaller than the benchmark suite's.</summary>
     public int Shrink { get; init; } = 1;
