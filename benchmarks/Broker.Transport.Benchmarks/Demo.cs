@@ -32,19 +32,7 @@ internal static class Demo
             await using var frontend = await LoopbackPairs.PlaintextConnector().ConnectAsync(listener.LocalEndPoint, ct);
             await using var backend = await listener.AcceptAsync(ct) ?? throw new InvalidOperationException("The listener closed.");
 
-            var echoing = EchoAsync(backend, ct);
-            var verifying = VerifyAsync(frontend, messages, ct);
-            foreach (var message in messages)
-            {
-                frontend.Output.WriteFrame(message);
-                await frontend.Output.FlushAsync(ct);
-            }
-
-            // Half-close: the backend's reader ends after the last frame, the echo completes its output, and
-            // the frontend's reader ends after the last echoed frame.
-            await frontend.Output.CompleteAsync();
-            var echoed = await echoing;
-            var (verified, mismatch) = await verifying;
+            var (echoed, verified, mismatch) = await EchoCheckAsync(frontend, backend, messages, ct);
             clock.Stop();
 
             var seconds = clock.Elapsed.TotalSeconds;
@@ -72,6 +60,30 @@ internal static class Demo
             Console.Error.WriteLine($"The demo failed: {ex.Message}");
             return 2;
         }
+    }
+
+    /// <summary>
+    /// Sends every message as a frame from <paramref name="frontend"/>, flushed one by one, while
+    /// <paramref name="backend"/> echoes each frame back and the frontend compares every echoed byte with what
+    /// it sent; then half-closes. The report runs it over both modes before it measures anything.
+    /// </summary>
+    /// <returns>How many frames the backend echoed, how many came back intact, and the first mismatch.</returns>
+    public static async Task<(int Echoed, int Verified, string? Mismatch)> EchoCheckAsync(TransportConnection frontend, TransportConnection backend, byte[][] messages, CancellationToken ct)
+    {
+        var echoing = EchoAsync(backend, ct);
+        var verifying = VerifyAsync(frontend, messages, ct);
+        foreach (var message in messages)
+        {
+            frontend.Output.WriteFrame(message);
+            await frontend.Output.FlushAsync(ct);
+        }
+
+        // Half-close: the backend's reader ends after the last frame, the echo completes its output, and
+        // the frontend's reader ends after the last echoed frame.
+        await frontend.Output.CompleteAsync();
+        var echoed = await echoing;
+        var (verified, mismatch) = await verifying;
+        return (echoed, verified, mismatch);
     }
 
     /// <summary>The backend: sends every frame back as it arrived, then half-closes.</summary>

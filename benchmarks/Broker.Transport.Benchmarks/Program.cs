@@ -3,6 +3,7 @@ using BenchmarkDotNet.Running;
 namespace Broker.Transport.Benchmarks;
 
 /// <summary>
+/// <c>report</c> measures the cost of encryption and writes its files (see <see cref="Report.EncryptionCostReport"/>);
 /// <c>demo</c> runs the end-to-end demo over loopback; anything else goes to BenchmarkDotNet's switcher
 /// (for example <c>--filter '*Throughput*' --job short</c>, or <c>--filter '*' --job dry --inProcess</c> in CI),
 /// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>), and
@@ -14,6 +15,11 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "report")
+        {
+            return await Report.EncryptionCostReport.RunAsync(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "demo")
         {
             return await Demo.RunAsync(args[1..]);

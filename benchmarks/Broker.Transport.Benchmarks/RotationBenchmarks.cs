@@ -97,7 +97,8 @@ public class RotationBenchmarks
     [Benchmark]
     public CertificateCredentials GetCurrent_static() => _static!.GetCurrent();
 
-    private static async Task<(int, TimeSpan)> RotateAsync(InternalIssuer issuer, CancellationToken stop)
+    /// <summary>Renews both leaves every <see cref="RotationIntervalMs"/> ms until <paramref name="stop"/>; says how many times, in how long.</summary>
+    internal static async Task<(int Rotations, TimeSpan Elapsed)> RotateAsync(InternalIssuer issuer, CancellationToken stop)
     {
         var rotations = 0;
         var clock = Stopwatch.StartNew();

@@ -10,7 +10,7 @@ namespace Broker.Transport.Benchmarks;
 /// and a small JSON body) made up by Bogus from a fixed seed, so every run moves the same bytes. Each
 /// message is laid out like an MQTT PUBLISH: a 2-byte big-endian topic length, the topic, then the body.
 /// </summary>
-internal static class Telemetry
+internal static partial class Telemetry
 {
     private static readonly string[] Machines = ["press", "lathe", "robot", "oven", "conveyor", "mixer", "pump"];
     private static readonly string[] Qualities = ["good", "good", "good", "uncertain", "bad"];
@@ -46,28 +46,37 @@ internal static class Telemetry
         var sequence = 0;
         for (var i = 0; i < count; i++)
         {
-            var payload = new byte[size];
-            var filled = 0;
-            while (filled < size)
-            {
-                var message = Message(faker, sequence++);
-                if (filled == 0 && message.Length <= size && size - message.Length < message.Length)
-                {
-                    // One message is all that fits: pad the rest of the payload.
-                    message.CopyTo(payload, 0);
-                    payload.AsSpan(message.Length).Fill((byte)' ');
-                    break;
-                }
-
-                var take = Math.Min(message.Length, size - filled);
-                message.AsSpan(0, take).CopyTo(payload.AsSpan(filled));
-                filled += take;
-            }
-
-            payloads[i] = payload;
+            payloads[i] = Fill(faker, size, ref sequence);
         }
 
         return payloads;
+    }
+
+    /// <summary>
+    /// One payload of exactly <paramref name="size"/> bytes: one message padded with spaces (JSON whitespace)
+    /// when only one fits, else messages back to back, the last one cut.
+    /// </summary>
+    private static byte[] Fill(Faker faker, int size, ref int sequence)
+    {
+        var payload = new byte[size];
+        var filled = 0;
+        while (filled < size)
+        {
+            var message = Message(faker, sequence++);
+            if (filled == 0 && message.Length <= size && size - message.Length < message.Length)
+            {
+                // One message is all that fits: pad the rest of the payload.
+                message.CopyTo(payload, 0);
+                payload.AsSpan(message.Length).Fill((byte)' ');
+                break;
+            }
+
+            var take = Math.Min(message.Length, size - filled);
+            message.AsSpan(0, take).CopyTo(payload.AsSpan(filled));
+            filled += take;
+        }
+
+        return payload;
     }
 
     /// <summary>Reads a message's topic back, for printing.</summary>

@@ -106,23 +106,27 @@ internal static class TlsLoopback
     /// a socket pair, mutual TLS 1.3 on the issuer's current leaves, trusting the issuer's root alone. The
     /// streams own their sockets.
     /// </summary>
-    public static async Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(InternalIssuer issuer)
+    public static Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(InternalIssuer issuer)
+        => ConnectSslStreamsAsync(issuer.Backend.GetCurrent(), issuer.Frontend.GetCurrent(), ServerIdentity);
+
+    /// <summary>The same on any credentials, the client naming the backend <paramref name="targetHost"/>.</summary>
+    public static async Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(CertificateCredentials backend, CertificateCredentials frontend, string targetHost)
     {
         var (clientSocket, serverSocket) = await LoopbackPairs.ConnectSocketsAsync();
         var client = new SslStream(new NetworkStream(clientSocket, ownsSocket: true));
         var server = new SslStream(new NetworkStream(serverSocket, ownsSocket: true));
-        var trust = TrustOnly(issuer.TrustBundle);
+        var trust = TrustOnly(backend.TrustBundle);
         var accepting = server.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
         {
-            ServerCertificate = issuer.Backend.GetCurrent().Certificate,
+            ServerCertificate = backend.Certificate,
             ClientCertificateRequired = true,
             EnabledSslProtocols = SslProtocols.Tls13,
             CertificateChainPolicy = trust,
         });
         await client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
-            TargetHost = ServerIdentity,
-            ClientCertificates = [issuer.Frontend.GetCurrent().Certificate],
+            TargetHost = targetHost,
+            ClientCertificates = [frontend.Certificate],
             EnabledSslProtocols = SslProtocols.Tls13,
             CertificateChainPolicy = trust,
         });
