@@ -1,3 +1,5 @@
+using Broker.Transport.Diagnostics;
+
 namespace Broker.Transport.Certificates;
 
 public sealed partial class InternalIssuer
@@ -73,6 +75,7 @@ public sealed partial class InternalIssuer
 #pragma warning restore CA1031
             {
                 _log.RootRolloverFailed(old.Certificate.Thumbprint, ex.Message);
+                _metrics.RotationFailed(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Root, side: null);
                 _rootTimer.Change(_options.RetryDelay, Timeout.InfiniteTimeSpan);
                 return;
             }
@@ -80,6 +83,7 @@ public sealed partial class InternalIssuer
             _root = next;
             _retiring.Add(old);
             _log.RootRolloverStarted(old.Certificate.Thumbprint, next.Certificate.Thumbprint, old.LastLeafExpiry);
+            _metrics.Rotated(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Root, side: null);
 
             // First every side trusts both roots, with its current leaf; only then do leaves from the new
             // root appear, so no handshake ever meets a leaf its peer's bundle does not cover.

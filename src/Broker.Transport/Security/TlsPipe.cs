@@ -67,6 +67,7 @@ internal sealed class TlsPipe : PipeConnection
 
                 receivedAny = true;
                 mayHaveMore = received >= MaxRecordPlaintext || received == memory.Length;
+                CountReceived(received);
                 writer.Advance(received);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)
@@ -121,6 +122,7 @@ internal sealed class TlsPipe : PipeConnection
                 {
                     var segment = buffer.First;
                     await _ssl.WriteAsync(segment).ConfigureAwait(false);
+                    CountSent(segment.Length);
                     buffer = buffer.Slice(segment.Length);
                 }
 
