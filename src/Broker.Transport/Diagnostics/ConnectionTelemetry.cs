@@ -30,7 +30,7 @@ internal sealed class ConnectionTelemetry
         _certificates = encryption == EncryptInternalTraffic.Enabled ? certificates : null;
         if (_certificates is not null)
         {
-            _metrics.Watch(_certificates, _side, time);
+            _metrics.Watch(this, _certificates, _side, time);
         }
     }
 
@@ -80,7 +80,7 @@ internal sealed class ConnectionTelemetry
     {
         if (_certificates is not null)
         {
-            _metrics.Unwatch(_certificates, _side);
+            _metrics.Unwatch(this);
         }
     }
 

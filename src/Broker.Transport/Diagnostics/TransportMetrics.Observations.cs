@@ -42,21 +42,24 @@ internal sealed partial class TransportMetrics
         }
     }
 
-    /// <summary>Observes <paramref name="source"/>'s certificates for the expiry gauges while it lives (weakly held) or until <see cref="Unwatch"/>.</summary>
-    public void Watch(ICertificateSource source, string side, TimeProvider time)
+    /// <summary>
+    /// Observes <paramref name="source"/>'s certificates for the expiry gauges while <paramref name="owner"/> (a
+    /// listener's or connector's telemetry, weakly held) lives, or until <see cref="Unwatch"/>.
+    /// </summary>
+    public void Watch(object owner, ICertificateSource source, string side, TimeProvider time)
     {
         lock (_gate)
         {
-            _sources.RemoveAll(w => !w.Source.TryGetTarget(out var s) || (ReferenceEquals(s, source) && w.Side == side));
-            _sources.Add(new WatchedSource(new WeakReference<ICertificateSource>(source), side, time));
+            _sources.RemoveAll(static w => !w.Owner.TryGetTarget(out _));
+            _sources.Add(new WatchedSource(new WeakReference<object>(owner), new WeakReference<ICertificateSource>(source), side, time));
         }
     }
 
-    public void Unwatch(ICertificateSource source, string side)
+    public void Unwatch(object owner)
     {
         lock (_gate)
         {
-            _sources.RemoveAll(w => !w.Source.TryGetTarget(out var s) || (ReferenceEquals(s, source) && w.Side == side));
+            _sources.RemoveAll(w => !w.Owner.TryGetTarget(out var o) || ReferenceEquals(o, owner));
         }
     }
 
@@ -124,9 +127,11 @@ internal sealed partial class TransportMetrics
         }
 
         var measurements = new List<Measurement<double>>();
+        var seen = new HashSet<(ICertificateSource, string)>();
         foreach (var watched in sources)
         {
-            if (!watched.Source.TryGetTarget(out var source))
+            // Several listeners or connectors may share a source: one measurement per source and side.
+            if (!watched.Owner.TryGetTarget(out _) || !watched.Source.TryGetTarget(out var source) || !seen.Add((source, watched.Side)))
             {
                 continue;
             }
@@ -168,5 +173,5 @@ internal sealed partial class TransportMetrics
         return text.ToString();
     }
 
-    private sealed record WatchedSource(WeakReference<ICertificateSource> Source, string Side, TimeProvider Time);
+    private sealed record WatchedSource(WeakReference<object> Owner, WeakReference<ICertificateSource> Source, string Side, TimeProvider Time);
 }

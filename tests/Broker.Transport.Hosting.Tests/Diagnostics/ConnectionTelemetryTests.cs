@@ -106,7 +106,7 @@ public class ConnectionTelemetryTests
 
         try
         {
-            await using var client = await new TransportConnector(Loopback.TlsClient(pki, stranger.Frontend())).ConnectAsync(listener.LocalEndPoint, ct);
+            await using var client = await new TransportConnector(Loopback.TlsClient(pki, TrustingOnly(stranger.Frontend(), pki))).ConnectAsync(listener.LocalEndPoint, ct);
             await client.Input.ReadAsync(ct);
         }
         catch (HandshakeException)
@@ -216,6 +216,10 @@ public class ConnectionTelemetryTests
         Assert.Equal(TimeSpan.FromHours(200).TotalSeconds, Assert.Single(leafGauge.GetMeasurementSnapshot().With(("broker.transport.side", "backend"))).Value);
         Assert.Equal(TimeSpan.FromHours(8960).TotalSeconds, Assert.Single(rootGauge.GetMeasurementSnapshot().With(("broker.transport.side", "backend"))).Value);
     }
+
+    /// <summary>The stranger's leaf, trusting the backend's CA: only the backend has reason to refuse.</summary>
+    private static CertificateCredentials TrustingOnly(CertificateCredentials credentials, TestPki pki)
+        => new(credentials.Certificate, credentials.Intermediates, pki.Bundle);
 
     private static void Observe(TransportListenerOptions options, Telemetry telemetry)
     {
