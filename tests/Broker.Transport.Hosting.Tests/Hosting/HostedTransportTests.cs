@@ -100,6 +100,30 @@ public class HostedTransportTests
     }
 
     [Fact]
+    public async Task A_host_refuses_to_start_when_a_certificate_folder_is_missing_or_nothing_is_asked_for()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var folder = new TempFolder();
+        var missing = Path.Combine(folder.Path, "backend");
+        using var host = Build(new()
+        {
+            ["BrokerTransport:Connector"] = "false",
+            ["BrokerTransport:BackendCertificateFolder"] = missing,
+            ["BrokerTransport:HandshakeTimeout"] = "00:00:00",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+
+        Assert.Equal(
+            [
+                "Neither a listener (Listen) nor a connector (Connector) is asked for; set at least one.",
+                "HandshakeTimeout is 00:00:00; it must be positive.",
+                $"BackendCertificateFolder is '{missing}', which does not exist. It should be a mounted Kubernetes TLS Secret (tls.crt, tls.key, ca.crt).",
+            ],
+            error.Failures);
+    }
+
+    [Fact]
     public async Task A_plaintext_host_serves_frames_without_certificates()
     {
         var ct = TestContext.Current.CancellationToken;
