@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Certificates;
 
@@ -78,7 +79,8 @@ public sealed partial class InternalIssuer
             _timer.Change(_issuer.Until(RenewAt), Timeout.InfiniteTimeSpan);
             if (previous is not null)
             {
-                _issuer._log.LeafRenewed(_role, previous.Thumbprint, leaf.Thumbprint, notAfter);
+                _issuer._log.LeafRenewed(_role, previous.Thumbprint, new DateTimeOffset(previous.NotAfter.ToUniversalTime(), TimeSpan.Zero), leaf.Thumbprint, notAfter);
+                _issuer._metrics.Rotated(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Leaf, _role);
             }
         }
 
@@ -96,6 +98,7 @@ public sealed partial class InternalIssuer
                 _failures++;
                 var delay = _issuer._options.RetryDelayAfter(_failures);
                 _issuer._log.RenewalFailed(_role, _failures, delay, ex.Message);
+                _issuer._metrics.RotationFailed(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Leaf, _role);
                 _timer.Change(delay, Timeout.InfiniteTimeSpan);
             }
         }

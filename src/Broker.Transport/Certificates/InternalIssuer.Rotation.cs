@@ -1,3 +1,5 @@
+using Broker.Transport.Diagnostics;
+
 namespace Broker.Transport.Certificates;
 
 public sealed partial class InternalIssuer
@@ -76,6 +78,7 @@ public sealed partial class InternalIssuer
                 // crypto provider) does not spin a core making roots that fail.
                 _rootFailures++;
                 _log.RootRolloverFailed(old.Certificate.Thumbprint, ex.Message);
+                _metrics.RotationFailed(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Root, side: null);
                 _rootTimer.Change(_options.RetryDelayAfter(_rootFailures), Timeout.InfiniteTimeSpan);
                 return;
             }
@@ -85,6 +88,7 @@ public sealed partial class InternalIssuer
             _root = next;
             _retiring.Add(old);
             _log.RootRolloverStarted(old.Certificate.Thumbprint, next.Certificate.Thumbprint, old.LastLeafExpiry);
+            _metrics.Rotated(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Root, side: null);
 
             // First every side trusts both roots, with its current leaf; only then do leaves from the new
             // root appear, so no handshake ever meets a leaf its peer's bundle does not cover.

@@ -54,6 +54,12 @@ public sealed class InternalIssuerOptions
     /// <summary>Where renewals and failures are logged. Defaults to none.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// Where rotations and failed rotations are counted (the <c>Broker.Transport</c> meter). Defaults to null:
+    /// a process-wide meter of that name.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     /// <summary>The root's lifetime after defaults.</summary>
     internal TimeSpan EffectiveCaDuration => CaDuration ?? TimeSpan.FromTicks(Math.Max(TimeSpan.FromHours(8760).Ticks, Policy.Duration.Ticks * 3));
 

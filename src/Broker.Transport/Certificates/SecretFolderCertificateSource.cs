@@ -19,6 +19,12 @@ public sealed class SecretFolderOptions
 
     /// <summary>Where reloads and refused sets are logged. Defaults to none.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Where reloads and refused sets are counted (the <c>Broker.Transport</c> meter). Defaults to null:
+    /// a process-wide meter of that name.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 }
 
 /// <summary>
@@ -37,6 +43,7 @@ public sealed class SecretFolderCertificateSource : ICertificateSource, IDisposa
     private readonly string _folder;
     private readonly SecretFolderOptions _options;
     private readonly CertificateLog _log;
+    private readonly TransportMetrics _metrics;
     private readonly CredentialsSlot _slot;
     private readonly Lock _gate = new();
     private readonly ITimer _timer;
@@ -48,6 +55,7 @@ public sealed class SecretFolderCertificateSource : ICertificateSource, IDisposa
         _folder = folder;
         _options = options;
         _log = CertificateLog.Create(options.LoggerFactory);
+        _metrics = TransportMetrics.For(options.MeterFactory);
         _slot = new CredentialsSlot($"The Secret folder source for '{folder}'");
         _slot.Publish(this, first);
         _goodHash = hash;
@@ -116,9 +124,12 @@ public sealed class SecretFolderCertificateSource : ICertificateSource, IDisposa
                 _goodHash = hash;
                 _refusedHash = null;
                 LastError = null;
+                var old = _slot.Peek()?.Certificate;
                 _slot.Publish(this, credentials);
                 var leaf = credentials.Certificate;
-                _log.FolderReloaded(_folder, leaf.Thumbprint, new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero));
+                var (oldNotAfter, newNotAfter) = (UtcNotAfter(old), UtcNotAfter(leaf));
+                _log.FolderReloaded(_folder, old?.Thumbprint ?? "none", oldNotAfter, leaf.Thumbprint, newNotAfter);
+                _metrics.Rotated(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.Leaf, side: null);
                 return true;
             }
             catch (CertificateLoadException ex)
@@ -135,6 +146,9 @@ public sealed class SecretFolderCertificateSource : ICertificateSource, IDisposa
         _timer.Dispose();
         _slot.Dispose();
     }
+
+    private static DateTimeOffset UtcNotAfter(X509Certificate2? certificate)
+        => certificate is null ? DateTimeOffset.MinValue : new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
 
     private void Poll()
     {
@@ -157,6 +171,7 @@ public sealed class SecretFolderCertificateSource : ICertificateSource, IDisposa
         var isNew = hash is null || _refusedHash is null || !hash.AsSpan().SequenceEqual(_refusedHash) || LastError?.Message != error.Message;
         _refusedHash = hash;
         LastError = error;
+        _metrics.RotationFailed(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.Leaf, side: null);
         if (isNew)
         {
             _log.FolderRefused(_folder, _slot.Peek()?.Certificate.Thumbprint ?? "none", error.Message);

@@ -68,6 +68,18 @@ public sealed class TransportConnection : IDuplexPipe, IAsyncDisposable
         await _transport.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>"backend" or "frontend": the side that made this connection, for its measurements.</summary>
+    internal string Side { get; set; } = string.Empty;
+
+    /// <summary>The timestamp (of the side's <see cref="TimeProvider"/>) when the connection was handed out.</summary>
+    internal long OpenedAt { get; set; }
+
+    internal long BytesSent => _transport.BytesSent;
+
+    internal long BytesReceived => _transport.BytesReceived;
+
+    internal Exception? InputError => _transport.InputError;
+
     /// <inheritdoc />
     public override string ToString() => $"{ConnectionId} {LocalEndPoint} <-> {RemoteEndPoint}";
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Broker.Transport.Diagnostics;
 using Broker.Transport.Security;
 
 namespace Broker.Transport.Connections;
@@ -9,6 +10,7 @@ public sealed class TransportConnector
 {
     private readonly TransportConnectorOptions _options;
     private readonly IClientSecurity _security;
+    private readonly ConnectionTelemetry _telemetry;
 
     /// <summary>
     /// Creates a connector. With the default options encryption is Enabled, so
@@ -23,6 +25,7 @@ public sealed class TransportConnector
         _security = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled
             ? new TlsClientSecurity(options)
             : new PlaintextSecurity(options.Socket);
+        _telemetry = new ConnectionTelemetry(backend: false, options.EncryptInternalTraffic, options.Certificates, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
     }
 
     /// <summary>Whether this connector's connections are encrypted.</summary>
@@ -44,7 +47,20 @@ public sealed class TransportConnector
         try
         {
             await ConnectSocketAsync(socket, endpoint, cancellationToken).ConfigureAwait(false);
-            return await _security.ConnectAsync(socket, TargetHost(endpoint), cancellationToken).ConfigureAwait(false);
+            var started = _telemetry.Start();
+            TransportConnection connection;
+            try
+            {
+                connection = await _security.ConnectAsync(socket, TargetHost(endpoint), cancellationToken).ConfigureAwait(false);
+            }
+            catch (HandshakeException ex)
+            {
+                _telemetry.Refused(endpoint, ex, started);
+                throw;
+            }
+
+            _telemetry.Opened(connection, started);
+            return connection;
         }
         catch
         {

@@ -34,6 +34,15 @@ public sealed class TransportConnectorOptions
     /// <summary>How each connection's socket and pipes behave.</summary>
     public SocketTransportOptions Socket { get; set; } = new();
 
+    /// <summary>Where the connector logs connections and failed handshakes. Defaults to none.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Where the connector's handshakes, connections, bytes and certificate expiry are measured (the
+    /// <c>Broker.Transport</c> meter). Defaults to null: a process-wide meter of that name.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     /// <summary>The clock for every timeout. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

@@ -7,7 +7,7 @@ namespace Broker.Transport.Connections;
 
 public sealed partial class TransportListener
 {
-    private readonly TransportLog _log;
+    private readonly ConnectionTelemetry _telemetry;
     private long _handshakesFailed;
     private int _pendingHandshakes;
 
@@ -58,6 +58,7 @@ public sealed partial class TransportListener
     {
         EndPoint? remote = null;
         TransportConnection? connection = null;
+        var started = _telemetry.Start();
         Interlocked.Increment(ref _pendingHandshakes);
         try
         {
@@ -71,7 +72,7 @@ public sealed partial class TransportListener
             socket.Dispose();
             if (!stopping.IsCancellationRequested)
             {
-                OnHandshakeFailed(remote, ex);
+                OnHandshakeFailed(remote, ex, started);
             }
         }
         finally
@@ -87,7 +88,7 @@ public sealed partial class TransportListener
 
         try
         {
-            _log.ConnectionAccepted(connection.ConnectionId, connection.RemoteEndPoint, connection.Security);
+            _telemetry.Opened(connection, started);
             await _ready.Writer.WriteAsync(connection, stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
@@ -96,12 +97,12 @@ public sealed partial class TransportListener
         }
     }
 
-    private void OnHandshakeFailed(EndPoint? remote, Exception ex)
+    private void OnHandshakeFailed(EndPoint? remote, Exception ex, long started)
     {
         Interlocked.Increment(ref _handshakesFailed);
         var error = ex as HandshakeException
             ?? new HandshakeException(HandshakeFailureReason.Other, $"Setting up the connection from {remote} failed: {ex.Message}", ex);
-        _log.HandshakeRefused(remote, error.Reason, error.Message);
+        _telemetry.Refused(remote, error, started);
         var handler = HandshakeFailed;
         if (handler is not null)
         {

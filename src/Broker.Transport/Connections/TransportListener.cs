@@ -30,7 +30,7 @@ public sealed partial class TransportListener : IAsyncDisposable
             ? new TlsServerSecurity(options)
             : new PlaintextSecurity(options.Socket);
         _handshakeSlots = new SemaphoreSlim(options.MaxPendingHandshakes, options.MaxPendingHandshakes);
-        _log = TransportLog.Create(options.LoggerFactory);
+        _telemetry = new ConnectionTelemetry(backend: true, options.EncryptInternalTraffic, options.Certificates, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
         LocalEndPoint = (IPEndPoint)listenSocket.LocalEndPoint!;
         _ready = Channel.CreateBounded<TransportConnection>(new BoundedChannelOptions(options.MaxQueuedConnections)
         {
@@ -117,5 +117,6 @@ public sealed partial class TransportListener : IAsyncDisposable
 
         _stopping.Dispose();
         _handshakeSlots.Dispose();
+        _telemetry.Stop();
     }
 }

@@ -43,8 +43,14 @@ public sealed class TransportListenerOptions
     /// <summary>Whether TLS 1.2 is accepted besides 1.3. Defaults to <see langword="false"/>: TLS 1.3 only.</summary>
     public bool AllowTls12 { get; set; }
 
-    /// <summary>Where the listener logs refused handshakes and other events. Defaults to none.</summary>
+    /// <summary>Where the listener logs connections, refused handshakes and other events. Defaults to none.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Where the listener's handshakes, connections, bytes and certificate expiry are measured (the
+    /// <c>Broker.Transport</c> meter). Defaults to null: a process-wide meter of that name.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 
     /// <summary>The length of the kernel's queue of connections not yet accepted. Defaults to 512.</summary>
     public int Backlog { get; set; } = 512;

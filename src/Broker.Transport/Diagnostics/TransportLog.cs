@@ -18,9 +18,21 @@ internal sealed partial class TransportLog
     public static TransportLog Create(ILoggerFactory? factory)
         => new((factory ?? NullLoggerFactory.Instance).CreateLogger("Broker.Transport"));
 
-    [LoggerMessage(EventId = 1, EventName = "ConnectionAccepted", Level = LogLevel.Debug, Message = "Connection {ConnectionId} accepted from {RemoteEndPoint} ({Security}).")]
+    // Connections between frontend and backend pods are few and long-lived, so opening and closing one is
+    // worth an Information line (Kestrel, with thousands of short HTTP connections, logs them at Debug).
+
+    [LoggerMessage(EventId = 1, EventName = "ConnectionAccepted", Level = LogLevel.Information, Message = "Connection {ConnectionId} accepted from {RemoteEndPoint} ({Security}).")]
     public partial void ConnectionAccepted(string connectionId, EndPoint remoteEndPoint, ConnectionSecurityInfo security);
+
+    [LoggerMessage(EventId = 2, EventName = "ConnectionClosed", Level = LogLevel.Information, Message = "Connection {ConnectionId} with {RemoteEndPoint} closed after {DurationSeconds:0.###} s: {BytesSent} bytes sent, {BytesReceived} bytes received.")]
+    public partial void ConnectionClosed(string connectionId, EndPoint remoteEndPoint, double durationSeconds, long bytesSent, long bytesReceived, Exception? error);
 
     [LoggerMessage(EventId = 3, EventName = "HandshakeRefused", Level = LogLevel.Warning, Message = "Connection from {RemoteEndPoint} refused ({Reason}): {Detail}")]
     public partial void HandshakeRefused(EndPoint? remoteEndPoint, HandshakeFailureReason reason, string detail);
+
+    [LoggerMessage(EventId = 4, EventName = "ConnectionOpened", Level = LogLevel.Information, Message = "Connection {ConnectionId} opened to {RemoteEndPoint} ({Security}).")]
+    public partial void ConnectionOpened(string connectionId, EndPoint remoteEndPoint, ConnectionSecurityInfo security);
+
+    [LoggerMessage(EventId = 5, EventName = "HandshakeFailed", Level = LogLevel.Warning, Message = "Connection to {RemoteEndPoint} failed in its handshake ({Reason}): {Detail}")]
+    public partial void HandshakeFailed(EndPoint? remoteEndPoint, HandshakeFailureReason reason, string detail);
 }

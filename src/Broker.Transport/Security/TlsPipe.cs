@@ -64,6 +64,7 @@ internal sealed class TlsPipe : PipeConnection
 
                 receivedAny = true;
                 mayHaveMore = received >= MaxRecordPlaintext || received == memory.Length;
+                CountReceived(received);
                 writer.Advance(received);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)
@@ -118,6 +119,7 @@ internal sealed class TlsPipe : PipeConnection
                 {
                     var segment = buffer.First;
                     await _ssl.WriteAsync(segment).ConfigureAwait(false);
+                    CountSent(segment.Length);
                     buffer = buffer.Slice(segment.Length);
                 }
 

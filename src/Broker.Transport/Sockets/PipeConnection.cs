@@ -23,6 +23,9 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     private Task _sending = Task.CompletedTask;
     private Exception? _abortReason;
     private Exception? _sendError;
+    private Exception? _inputError;
+    private long _bytesSent;
+    private long _bytesReceived;
     private int _disposed;
 
     protected PipeConnection(Socket socket, SocketTransportOptions options)
@@ -77,6 +80,15 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     protected Pipe OutputPipe { get; }
 
     protected int BufferSize { get; }
+
+    /// <summary>The application bytes sent so far (before encryption). Read by the metrics, from any thread.</summary>
+    public long BytesSent => Volatile.Read(ref _bytesSent);
+
+    /// <summary>The application bytes received so far (after decryption).</summary>
+    public long BytesReceived => Volatile.Read(ref _bytesReceived);
+
+    /// <summary>What the input completed with: null for a clean end, else the reset, abort or mismatch.</summary>
+    public Exception? InputError => Volatile.Read(ref _inputError);
 
     /// <summary>The reason given to <see cref="Abort"/>, once it was called.</summary>
     protected Exception? AbortReason => Volatile.Read(ref _abortReason);
@@ -155,6 +167,15 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     /// <summary>Drains <see cref="OutputPipe"/> until the application completes it, then half-closes; returns the error, if any.</summary>
     protected abstract Task<Exception?> SendAsync();
 
+    /// <summary>
+    /// Counts bytes a pump moved. Each direction has one writer (its pump), so a plain add published by a
+    /// volatile write is enough: once per socket call, no interlocked operation, nothing when nobody reads.
+    /// </summary>
+    protected void CountSent(int bytes) => Volatile.Write(ref _bytesSent, _bytesSent + bytes);
+
+    /// <inheritdoc cref="CountSent"/>
+    protected void CountReceived(int bytes) => Volatile.Write(ref _bytesReceived, _bytesReceived + bytes);
+
     /// <summary>Releases what the subclass owns beyond the socket.</summary>
     protected virtual ValueTask DisposeCoreAsync() => ValueTask.CompletedTask;
 
@@ -184,6 +205,7 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     {
         var error = await ReceiveAsync().ConfigureAwait(false);
         error = AbortReason ?? error;
+        Volatile.Write(ref _inputError, error);
         if (error is not null)
         {
             // A dead connection takes nothing more: stop the send loop too, with the same error.

@@ -68,6 +68,7 @@ internal sealed class SocketPipe : PipeConnection
 
                 // A full buffer says the socket probably holds more: skip the wait next time.
                 mayHaveMore = received == memory.Length;
+                CountReceived(received);
                 writer.Advance(received);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)
@@ -102,6 +103,7 @@ internal sealed class SocketPipe : PipeConnection
                 if (!buffer.IsEmpty)
                 {
                     var sent = await _sender.SendAsync(Socket, buffer).ConfigureAwait(false);
+                    CountSent(sent);
                     buffer = buffer.Slice(sent);
                 }
 

@@ -1,0 +1,121 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using Broker.Transport.Certificates;
+using Broker.Transport.Connections;
+using Broker.Transport.Security;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Transport.Diagnostics;
+
+/// <summary>
+/// The events and measurements of one side (a listener or a connector): handshakes, connections opened and
+/// closed. The listener and the connector each call it at three points, so the hooks stay out of their logic.
+/// </summary>
+internal sealed class ConnectionTelemetry
+{
+    private readonly TransportLog _log;
+    private readonly TransportMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly string _side;
+    private readonly string _encryption;
+    private readonly ICertificateSource? _certificates;
+
+    public ConnectionTelemetry(bool backend, EncryptInternalTraffic encryption, ICertificateSource? certificates, ILoggerFactory? loggers, IMeterFactory? meters, TimeProvider time)
+    {
+        _log = TransportLog.Create(loggers);
+        _metrics = TransportMetrics.For(meters);
+        _time = time;
+        _side = backend ? TransportMetrics.Tags.Backend : TransportMetrics.Tags.Frontend;
+        _encryption = encryption == EncryptInternalTraffic.Enabled ? TransportMetrics.Tags.Enabled : TransportMetrics.Tags.Disabled;
+        _certificates = encryption == EncryptInternalTraffic.Enabled ? certificates : null;
+        if (_certificates is not null)
+        {
+            _metrics.Watch(this, _certificates, _side, time);
+        }
+    }
+
+    public TransportLog Log => _log;
+
+    private bool Encrypted => ReferenceEquals(_encryption, TransportMetrics.Tags.Enabled);
+
+    /// <summary>The timestamp a handshake starts at.</summary>
+    public long Start() => _time.GetTimestamp();
+
+    /// <summary>A connection is set up: measures its handshake, logs it, and follows it until it closes.</summary>
+    public void Opened(TransportConnection connection, long started)
+    {
+        if (Encrypted)
+        {
+            _metrics.HandshakeFinished(_side, _time.GetElapsedTime(started), failureReason: null);
+        }
+
+        connection.Side = _side;
+        connection.OpenedAt = _time.GetTimestamp();
+        _metrics.ConnectionOpened(_side, _encryption);
+        _metrics.Watch(connection);
+        if (ReferenceEquals(_side, TransportMetrics.Tags.Backend))
+        {
+            _log.ConnectionAccepted(connection.ConnectionId, connection.RemoteEndPoint, connection.Security);
+        }
+        else
+        {
+            _log.ConnectionOpened(connection.ConnectionId, connection.RemoteEndPoint, connection.Security);
+        }
+
+        connection.ConnectionClosed.UnsafeRegister(
+            static state => Closed(((ConnectionTelemetry, TransportConnection))state!),
+            (this, connection));
+    }
+
+    /// <summary>A handshake failed: measures and logs it with its reason.</summary>
+    public void Refused(EndPoint? remote, HandshakeException error, long started)
+    {
+        var reason = TransportMetrics.ReasonTag(error.Reason);
+        _metrics.HandshakeFinished(_side, _time.GetElapsedTime(started), reason);
+        LogRefusal(remote, error);
+    }
+
+    /// <summary>The listener is gone: stop observing its certificates.</summary>
+    public void Stop()
+    {
+        if (_certificates is not null)
+        {
+            _metrics.Unwatch(this);
+        }
+    }
+
+    private void LogRefusal(EndPoint? remote, HandshakeException error)
+    {
+        if (ReferenceEquals(_side, TransportMetrics.Tags.Backend))
+        {
+            _log.HandshakeRefused(remote, error.Reason, error.Message);
+        }
+        else
+        {
+            _log.HandshakeFailed(remote, error.Reason, error.Message);
+        }
+    }
+
+    private static void Closed((ConnectionTelemetry Telemetry, TransportConnection Connection) state)
+    {
+        var (telemetry, connection) = state;
+        telemetry._metrics.ConnectionClosed(telemetry._side, telemetry._encryption);
+        telemetry._metrics.Forget(connection, telemetry._side, telemetry._encryption);
+        var error = connection.InputError;
+        if (error is EncryptionMismatchException { Reason: HandshakeFailureReason.TlsPeer } mismatch)
+        {
+            // A plaintext side learns of a TLS peer from its first bytes, after setup: a refused handshake all the same.
+            telemetry._metrics.HandshakeRefusedLate(telemetry._side, TransportMetrics.ReasonTag(mismatch.Reason));
+            telemetry.LogRefusal(connection.RemoteEndPoint, mismatch);
+        }
+
+        var seconds = telemetry._time.GetElapsedTime(connection.OpenedAt).TotalSeconds;
+        telemetry._log.ConnectionClosed(
+            connection.ConnectionId,
+            connection.RemoteEndPoint,
+            seconds,
+            connection.BytesSent,
+            connection.BytesReceived,
+            error);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using Broker.Transport.Certificates;
+using Broker.Transport.Diagnostics;
+using Broker.Transport.Hosting.Tests.Support;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Transport.Hosting.Tests.Diagnostics;
+
+/// <summary>Events and measurements of real rotations: the embedded issuer on a fake clock, a Secret folder on disk.</summary>
+public class CertificateTelemetryTests
+{
+    private const string Source = "broker.transport.certificate.source";
+    private const string Kind = "broker.transport.certificate.kind";
+    private const string Side = "broker.transport.side";
+
+    [Fact]
+    public void A_renewal_logs_the_old_and_new_thumbprints_and_counts_a_rotation_per_side()
+    {
+        using var telemetry = new Telemetry();
+        using var rotations = telemetry.Collect<long>("broker.transport.certificate.rotations");
+        using var issuer = StartIssuer(telemetry, Issuers.Clock(), TimeSpan.FromHours(240));
+        var old = issuer.Backend.GetCurrent().Certificate;
+
+        issuer.RenewNow();
+
+        var current = issuer.Backend.GetCurrent().Certificate;
+        var rotated = Assert.Single(telemetry.Events(100), r => r.State("Role") == "backend");
+        Assert.Equal("CertificateRotated", rotated.Id.Name);
+        Assert.Equal(LogLevel.Information, rotated.Level);
+        Assert.Equal(old.Thumbprint, rotated.State("OldThumbprint"));
+        Assert.Equal(current.Thumbprint, rotated.State("NewThumbprint"));
+        Assert.Contains(current.NotAfter.ToUniversalTime().ToString("u", System.Globalization.CultureInfo.InvariantCulture), rotated.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("PRIVATE KEY", rotated.Message, StringComparison.Ordinal);
+        Assert.Single(telemetry.Events(100), r => r.State("Role") == "frontend");
+        Assert.Equal(1, rotations.GetMeasurementSnapshot().Sum((Source, "issuer"), (Kind, "leaf"), (Side, "backend")));
+        Assert.Equal(1, rotations.GetMeasurementSnapshot().Sum((Source, "issuer"), (Kind, "leaf"), (Side, "frontend")));
+    }
+
+    [Fact]
+    public void A_failed_renewal_is_logged_counted_and_degrades_health_until_a_retry_succeeds()
+    {
+        using var telemetry = new Telemetry();
+        using var failures = telemetry.Collect<long>("broker.transport.certificate.rotation.failures");
+        var clock = Issuers.Clock();
+        using var issuer = StartIssuer(telemetry, clock, TimeSpan.FromHours(3));
+        var policy = new InternalCertsConfig(TimeSpan.FromHours(3), null, PrivateKeyAlgorithm.Ec256, RotationPolicy.Always);
+        var good = issuer.Backend.GetCurrent().Certificate.Thumbprint;
+        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check("backend", issuer.Backend, policy, clock.GetUtcNow()).State);
+        issuer.KeyFactory = _ => throw new CryptographicException("The key store is offline.");
+
+        clock.Advance(TimeSpan.FromHours(2)); // 2/3 of 3h: due, and the renewal fails.
+
+        var failed = Assert.Single(telemetry.Events(101), r => r.State("Role") == "backend");
+        Assert.Equal("RotationFailed", failed.Id.Name);
+        Assert.Equal(LogLevel.Error, failed.Level);
+        Assert.Equal("1", failed.State("Attempt"));
+        Assert.Contains("The key store is offline.", failed.Message, StringComparison.Ordinal);
+        Assert.Equal(1, failures.GetMeasurementSnapshot().Sum((Source, "issuer"), (Kind, "leaf"), (Side, "backend")));
+        Assert.Equal(good, issuer.Backend.GetCurrent().Certificate.Thumbprint);
+        var degraded = CertificateHealth.Check("backend", issuer.Backend, policy, clock.GetUtcNow());
+        Assert.Equal(CertificateState.Degraded, degraded.State);
+        Assert.Contains("past its renewal time", degraded.Description, StringComparison.Ordinal);
+
+        issuer.KeyFactory = CertificateIssuance.CreateKey;
+        clock.Advance(TimeSpan.FromSeconds(2)); // The first retry, 1 s later, succeeds.
+
+        Assert.NotEqual(good, issuer.Backend.GetCurrent().Certificate.Thumbprint);
+        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check("backend", issuer.Backend, policy, clock.GetUtcNow()).State);
+    }
+
+    [Fact]
+    public void A_root_rollover_logs_its_start_and_its_end_and_counts_a_root_rotation()
+    {
+        using var telemetry = new Telemetry();
+        using var rotations = telemetry.Collect<long>("broker.transport.certificate.rotations");
+        var clock = Issuers.Clock();
+        using var issuer = StartIssuer(telemetry, clock, TimeSpan.FromHours(2));
+        var oldRoot = issuer.Root.Thumbprint;
+
+        issuer.RollOverRootNow();
+
+        var started = Assert.Single(telemetry.Events(102));
+        Assert.Equal("RootRolloverStarted", started.Id.Name);
+        Assert.Equal(oldRoot, started.State("OldThumbprint"));
+        Assert.Equal(issuer.Root.Thumbprint, started.State("NewThumbprint"));
+        Assert.Equal(1, rotations.GetMeasurementSnapshot().Sum((Source, "issuer"), (Kind, "root")));
+        Assert.Empty(telemetry.Events(103));
+
+        for (var step = 0; step < 15; step++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(10)); // Past the last leaf the old root signed (2h).
+        }
+
+        var finished = Assert.Single(telemetry.Events(103));
+        Assert.Equal("RootRolloverFinished", finished.Id.Name);
+        Assert.Equal(oldRoot, finished.State("Thumbprint"));
+        Assert.Single(issuer.TrustBundle);
+    }
+
+    [Fact]
+    public void A_Secret_folder_reload_and_a_refused_set_are_logged_and_counted()
+    {
+        using var telemetry = new Telemetry();
+        using var rotations = telemetry.Collect<long>("broker.transport.certificate.rotations");
+        using var failures = telemetry.Collect<long>("broker.transport.certificate.rotation.failures");
+        using var folder = new TempFolder();
+        var pki = TestPki.Create();
+        var first = pki.Backend();
+        WriteSecret(folder, first);
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters, PollInterval = TimeSpan.FromHours(1) });
+        var second = pki.Backend();
+        WriteSecret(folder, second);
+
+        Assert.True(source.CheckNow());
+
+        var reloaded = Assert.Single(telemetry.Events(110));
+        Assert.Equal(first.Certificate.Thumbprint, reloaded.State("OldThumbprint"));
+        Assert.Equal(second.Certificate.Thumbprint, reloaded.State("NewThumbprint"));
+        Assert.Equal(1, rotations.GetMeasurementSnapshot().Sum((Source, "secret_folder"), (Kind, "leaf")));
+
+        folder.Write(PemCredentials.KeyFileName, PemFiles.Pkcs8Key(pki.Backend().Certificate)); // A key of another certificate.
+        Assert.False(source.CheckNow());
+
+        var refused = Assert.Single(telemetry.Events(111));
+        Assert.Equal(LogLevel.Warning, refused.Level);
+        Assert.Equal(second.Certificate.Thumbprint, refused.State("Thumbprint"));
+        Assert.DoesNotContain("PRIVATE KEY", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(1, failures.GetMeasurementSnapshot().Sum((Source, "secret_folder"), (Kind, "leaf")));
+        Assert.Equal(second.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
+    }
+
+    private static InternalIssuer StartIssuer(Telemetry telemetry, TimeProvider clock, TimeSpan duration)
+    {
+        var options = Issuers.Options(clock, duration);
+        options.LoggerFactory = telemetry.Loggers;
+        options.MeterFactory = telemetry.Meters;
+        return InternalIssuer.Start(options);
+    }
+
+    private static void WriteSecret(TempFolder folder, CertificateCredentials credentials)
+    {
+        folder.Write(PemCredentials.CertificateFileName, PemFiles.Chain(credentials));
+        folder.Write(PemCredentials.KeyFileName, PemFiles.Pkcs8Key(credentials.Certificate));
+        folder.Write(PemCredentials.TrustBundleFileName, PemFiles.Bundle(credentials.TrustBundle));
+    }
+}

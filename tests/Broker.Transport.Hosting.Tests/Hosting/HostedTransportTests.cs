@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Security.Cryptography.X509Certificates;
+using Broker.Transport.Configuration;
+using Broker.Transport.Connections;
+using Broker.Transport.Framing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Transport.Hosting.Tests.Hosting;
+
+/// <summary>A generic host built with AddBrokerTransport: real config files, sockets, certificates.</summary>
+public class HostedTransportTests
+{
+    [Fact]
+    public async Task A_host_configured_from_a_broker_config_file_starts_and_serves_frames_with_its_certificates()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var folder = new TempFolder();
+        var file = folder.Write("broker.json", """
+            {
+              "advanced": {
+                "encryptInternalTraffic": "Enabled",
+                "internalCerts": { "duration": "240h", "renewBefore": "45m", "privateKey": { "algorithm": "Ec384", "rotationPolicy": "Always" } }
+              }
+            }
+            """);
+        using var host = Build(new()
+        {
+            ["BrokerTransport:ConfigFile"] = file,
+            ["BrokerTransport:Listen"] = "127.0.0.1:0",
+        });
+
+        await host.StartAsync(ct);
+
+        var listener = host.Services.GetRequiredService<TransportListener>();
+        var connector = host.Services.GetRequiredService<TransportConnector>();
+        Assert.Equal(Security.EncryptInternalTraffic.Enabled, listener.EncryptInternalTraffic);
+        await using var frontend = await connector.ConnectAsync(listener.LocalEndPoint, ct).AsTask().Guarded(ct);
+        await using var backend = await listener.AcceptAsync(ct).AsTask().Guarded(ct);
+        Assert.NotNull(backend);
+        await frontend.Output.WriteFrameAsync("plant-7/line-3/press-12/temperature"u8.ToArray(), ct);
+        var frames = backend.CreateFrameReader();
+        Assert.True(await frames.ReadFrameAsync(ct).Guarded(ct));
+        Assert.Equal("plant-7/line-3/press-12/temperature"u8.ToArray(), frames.Current.ToArray());
+
+        // The file's internalCerts reached the embedded issuer: a 240h leaf on a P-384 key.
+        var peer = frontend.Security.PeerCertificate!;
+        Assert.Equal(TimeSpan.FromHours(240), peer.NotAfter - peer.NotBefore);
+        Assert.Equal(384, peer.Certificate.GetECDsaPublicKey()!.KeySize);
+
+        await host.StopAsync(ct);
+        Assert.Null(await listener.AcceptAsync(ct).AsTask().Guarded(ct));
+    }
+
+    [Fact]
+    public async Task A_host_refuses_to_start_on_an_invalid_broker_config_file_with_the_parsers_message()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var folder = new TempFolder();
+        var file = folder.Write("broker.json", """
+            { "advanced": { "encryptInternalTraffic": "Enabeld", "internalCerts": { "duration": "30m", "renewBefore": "45m", "privateKey": { "algorithm": "Ec256", "rotationPolicy": "Always" } } } }
+            """);
+        var parser = Assert.Throws<BrokerConfigException>(() => BrokerConfigFile.Load(file));
+        using var host = Build(new()
+        {
+            ["BrokerTransport:ConfigFile"] = file,
+            ["BrokerTransport:Listen"] = "127.0.0.1:0",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+
+        Assert.Equal(parser.Message, Assert.Single(error.Failures));
+        Assert.Contains("advanced.encryptInternalTraffic", error.Message, StringComparison.Ordinal);
+        Assert.Contains("advanced.internalCerts.duration: \"30m\" is too short", error.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFullPath(file), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_broker_config_given_inline_in_configuration_is_checked_by_the_same_parser()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var parser = Assert.Throws<BrokerConfigException>(() => BrokerConfigFile.Parse("""
+            { "advanced": { "internalCerts": { "duration": "240h", "renewBefore": "1m", "privateKey": { "algorithm": "Ed25519", "rotationPolicy": "Always" } } } }
+            """));
+        using var host = Build(new()
+        {
+            ["BrokerTransport:Broker:advanced:internalCerts:duration"] = "240h",
+            ["BrokerTransport:Broker:advanced:internalCerts:renewBefore"] = "1m",
+            ["BrokerTransport:Broker:advanced:internalCerts:privateKey:algorithm"] = "Ed25519",
+            ["BrokerTransport:Broker:advanced:internalCerts:privateKey:rotationPolicy"] = "Always",
+            ["BrokerTransport:Listen"] = "here",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+
+        Assert.Equal([parser.Message, "Listen is 'here'; it must be an address and a port, such as 0.0.0.0:5100 or [::]:5100."], error.Failures);
+        Assert.Contains("advanced.internalCerts.renewBefore", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_host_refuses_to_start_when_a_certificate_folder_is_missing_or_nothing_is_asked_for()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var folder = new TempFolder();
+        var missing = Path.Combine(folder.Path, "backend");
+        using var host = Build(new()
+        {
+            ["BrokerTransport:Connector"] = "false",
+            ["BrokerTransport:BackendCertificateFolder"] = missing,
+            ["BrokerTransport:HandshakeTimeout"] = "00:00:00",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+
+        Assert.Equal(
+            [
+                "Neither a listener (Listen) nor a connector (Connector) is asked for; set at least one.",
+                "HandshakeTimeout is 00:00:00; it must be positive.",
+                $"BackendCertificateFolder is '{missing}', which does not exist. It should be a mounted Kubernetes TLS Secret (tls.crt, tls.key, ca.crt).",
+            ],
+            error.Failures);
+    }
+
+    [Fact]
+    public async Task A_plaintext_host_serves_frames_without_certificates()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var host = Build(new()
+        {
+            ["BrokerTransport:Broker:advanced:encryptInternalTraffic"] = "Disabled",
+            ["BrokerTransport:Listen"] = "127.0.0.1:0",
+        });
+
+        await host.StartAsync(ct);
+
+        var listener = host.Services.GetRequiredService<TransportListener>();
+        await using var frontend = await host.Services.GetRequiredService<TransportConnector>().ConnectAsync(listener.LocalEndPoint, ct).AsTask().Guarded(ct);
+        await using var backend = await listener.AcceptAsync(ct).AsTask().Guarded(ct) ?? throw new InvalidOperationException("The listener closed.");
+        await frontend.Output.WriteFrameAsync("x"u8.ToArray(), ct);
+        var frames = backend.CreateFrameReader();
+        Assert.True(await frames.ReadFrameAsync(ct).Guarded(ct));
+        Assert.False(backend.Security.IsEncrypted);
+        await host.StopAsync(ct);
+    }
+
+    internal static IHost Build(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(settings);
+        services?.Invoke(builder.Services);
+        builder.Services.AddBrokerTransport(builder.Configuration.GetSection(BrokerTransportServiceCollectionExtensions.DefaultSectionName));
+        return builder.Build();
+    }
+}
