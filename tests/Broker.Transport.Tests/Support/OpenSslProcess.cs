@@ -85,7 +85,9 @@ internal sealed class OpenSslProcess : IAsyncDisposable
     /// <summary>Waits for a line of stdout or stderr that matches <paramref name="pattern"/>.</summary>
     public async Task<Match> WaitForLineAsync(string pattern, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var regex = new Regex(pattern, RegexOptions.CultureInvariant);
+        // Multiline: a line written before this wait began is found in the collected output, where ^ and $
+        // must match at line boundaries (without it, an early ACCEPT line was missed and the wait timed out).
+        var regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Multiline);
         var found = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
