@@ -214,7 +214,7 @@ internal static class DevPki
             X509Certificate2 leaf;
             try
             {
-                leaf = X509Certificate2.CreateFromPemFile(path);
+                leaf = X509Certificate2.CreateFromPem(File.ReadAllText(path));
             }
             catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
             {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
@@ -191,23 +192,27 @@ internal sealed class LoadConnection : IAsyncDisposable
     private async Task ReadSinkAsync()
     {
         var input = _connection.Input;
+        var count = new byte[sizeof(long)];
+        var received = 0L;
         try
         {
-            // A sink sends nothing back; it closes its side once it has read everything, which tells this side
-            // that every byte arrived.
+            // A sink answers only once this side has finished: the count of bytes it received, 8 bytes big-endian.
             while (true)
             {
                 var result = await input.ReadAsync().ConfigureAwait(false);
-                if (!result.Buffer.IsEmpty)
+                var buffer = result.Buffer;
+                if (received + buffer.Length > count.Length)
                 {
-                    Fail($"the server sent {result.Buffer.Length} bytes back: is it running with --mode echo? Use the same --mode on both sides.");
+                    Fail($"the server sent {received + buffer.Length} bytes back: is it running with --mode echo? Use the same --mode on both sides.");
                     return;
                 }
 
-                input.AdvanceTo(result.Buffer.End);
+                buffer.CopyTo(count.AsSpan((int)received));
+                received += buffer.Length;
+                input.AdvanceTo(buffer.End);
                 if (result.IsCompleted)
                 {
-                    return;
+                    break;
                 }
             }
         }
@@ -216,6 +221,21 @@ internal sealed class LoadConnection : IAsyncDisposable
 #pragma warning restore CA1031
         {
             Fail(ex.Message);
+            return;
+        }
+
+        if (received != count.Length)
+        {
+            Fail("the server closed without saying how many bytes it received: is it broker-transport serve --mode sink?");
+            return;
+        }
+
+        // The server answers after this side's half-close, so the writer is done and the count is final.
+        var counted = BinaryPrimitives.ReadInt64BigEndian(count);
+        var sent = MessagesSent * _pattern.Size;
+        if (counted != sent)
+        {
+            Fail($"the server counted {counted} bytes of the {sent} sent.");
         }
     }
 

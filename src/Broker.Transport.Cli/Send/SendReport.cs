@@ -89,6 +89,13 @@ internal static class SendReport
                 : Invariant($"FAILED: {echoed} of {sent} messages came back intact")));
         }
 
+        else
+        {
+            rows.Add(("sink check", errors == 0
+                ? "the server counted every byte sent"
+                : "FAILED: see the errors"));
+        }
+
         rows.Add(("errors", Invariant($"{errors}")));
         if (!Interactive)
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Broker.Transport.Cli.CommandLine;
@@ -114,6 +115,15 @@ internal sealed class Server
                 {
                     break;
                 }
+            }
+
+            if (!_echo)
+            {
+                // The sink's answer, once the client has finished: the count of bytes received, 8 bytes
+                // big-endian. send checks it against what it sent, so "sent" means "arrived".
+                BinaryPrimitives.WriteInt64BigEndian(connection.Output.GetSpan(sizeof(long)), received);
+                connection.Output.Advance(sizeof(long));
+                sent = sizeof(long);
             }
 
             // Half-close after the last byte: the client's reads end once it has everything.
