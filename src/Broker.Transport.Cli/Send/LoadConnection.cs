@@ -18,6 +18,9 @@ internal sealed class LoadConnection : IAsyncDisposable
     /// <summary>Latencies in microseconds, up to a minute (longer ones count as a minute), to 3 significant digits.</summary>
     private const long LatencyCeilingMicroseconds = 60_000_000;
 
+    /// <summary>How many bytes of small messages are written before a flush: a few TLS records' worth.</summary>
+    private const int FlushThreshold = 32 * 1024;
+
     /// <summary>How long the writer waits for room in the window before it gives up on the echo.</summary>
     private static readonly TimeSpan EchoTimeout = TimeSpan.FromSeconds(30);
 
@@ -96,14 +99,20 @@ internal sealed class LoadConnection : IAsyncDisposable
 
                 _sentAt.Enqueue(Stopwatch.GetTimestamp());
                 output.Write(_pattern.Message(i));
-
-                // Not cancelled mid-flush: a message is sent whole or not at all.
-                var flush = await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 Interlocked.Increment(ref _messagesSent);
-                if (flush.IsCompleted)
+
+                // Small messages go out in batches, as a broker's do: flushed once a batch is full, before
+                // waiting for room in the window, and at the end. Never cancelled mid-flush: a message is
+                // sent whole or not at all.
+                var last = messages is { } count && i == count - 1;
+                if (last || !output.CanGetUnflushedBytes || output.UnflushedBytes >= FlushThreshold || (_echo && _window.CurrentCount == 0))
                 {
-                    Fail("the server stopped reading.");
-                    return;
+                    var flush = await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    if (flush.IsCompleted)
+                    {
+                        Fail("the server stopped reading.");
+                        return;
+                    }
                 }
             }
         }
@@ -119,7 +128,20 @@ internal sealed class LoadConnection : IAsyncDisposable
             return;
         }
 
-        // Half-close: the server's reads end after the last message, and it closes its side when done.
+        // What a stop left unflushed goes too; then half-close: the server's reads end after the last
+        // message, and it closes its side when done.
+        try
+        {
+            await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A failure ends this connection with its reason.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Fail(ex.Message);
+            return;
+        }
+
         await output.CompleteAsync().ConfigureAwait(false);
     }
 
