@@ -49,7 +49,7 @@ internal static class SendCommand
             }
         });
         var duration = CliOptions.Duration("--duration", "Send for this long instead of a number of messages, such as 30s.");
-        var mode = CliOptions.Mode("echo expects every byte back (the server runs --mode echo) and checks it; sink only sends. Default echo.");
+        var mode = CliOptions.Mode("echo expects every byte back (the server runs --mode echo) and checks it; sink only sends, then checks the count of bytes the server says it received.");
         var poll = CliOptions.CertPollInterval();
 
         var command = new Command("send", "The frontend role, a load generator: connect, send messages, show progress and a summary.")

@@ -19,7 +19,7 @@ internal static class ServeCommand
         var encrypt = CliOptions.Encrypt();
         var config = CliOptions.Config();
         var certDir = CliOptions.CertDir("backend");
-        var mode = CliOptions.Mode("echo sends back every byte received on the connection, raw (no framing), so any TLS client can use it; sink reads and counts. Default echo.");
+        var mode = CliOptions.Mode("echo sends back every byte received on the connection, raw (no framing), so any TLS client can use it; sink reads and counts, and answers with the count once the client has finished (8 bytes, big-endian).");
         var allowPeer = new Option<string[]>("--allow-peer")
         {
             Description = "Accept only clients whose certificate carries this DNS name (or URI) in its subject alternative names. Repeatable. Without it, any client certificate that chains to ca.crt with the client-authentication usage is accepted.",

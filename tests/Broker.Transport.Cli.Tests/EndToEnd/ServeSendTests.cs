@@ -80,6 +80,20 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
     }
 
     [Fact]
+    public async Task A_sink_client_of_an_echo_server_fails_and_says_the_modes_differ()
+    {
+        var (serve, port) = await Tool.ServeAsync("--encrypt", "Disabled", "--mode", "echo");
+        await using (serve)
+        {
+            var send = await Tool.RunAsync("send", "--connect", $"127.0.0.1:{port}", "--encrypt", "Disabled", "--mode", "sink", "--messages", "50");
+
+            Assert.True(send.ExitCode == 1, send.Transcript);
+            Assert.Contains("is it running with --mode echo? Use the same --mode on both sides.", send.Errors, StringComparison.Ordinal);
+            Assert.StartsWith("FAILED", send.Value("sink check"), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Send_with_a_duration_runs_for_that_long_and_reports_progress_plainly_when_not_on_a_terminal()
     {
         var (serve, port) = await Tool.ServeAsync("--cert-dir", Pki.Backend);
