@@ -87,14 +87,11 @@ internal sealed class LoadConnection : IAsyncDisposable
         {
             for (long i = 0; messages is null || i < messages; i++)
             {
+                stop.ThrowIfCancellationRequested();
                 if (_echo && !await _window.WaitAsync(EchoTimeout, stop).ConfigureAwait(false))
                 {
                     Fail($"no echo came back for {EchoTimeout.TotalSeconds:0} s: is the server running with --mode sink? Use the same --mode on both sides.");
                     return;
-                }
-                else
-                {
-                    stop.ThrowIfCancellationRequested();
                 }
 
                 _sentAt.Enqueue(Stopwatch.GetTimestamp());
