@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Broker.Transport.Cli.Certs;
 using Broker.Transport.Cli.Tests.Support;
 
 namespace Broker.Transport.Cli.Tests.EndToEnd;
@@ -61,6 +62,30 @@ public sealed class RotationTests
 
             Assert.True(send.ExitCode == 0, send.Transcript);
             Assert.Contains($"sha256 {Pki.Sha256(newBackend)}", send.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_broken_update_is_refused_and_logged_and_serve_goes_on_with_the_last_good_certificate()
+    {
+        using var pki = await Pki.IssueAsync();
+        using var good = Pki.Leaf(pki.Backend);
+        var (serve, port) = await Tool.ServeAsync("--cert-dir", pki.Backend, "--cert-poll-interval", "200ms");
+        await using (serve)
+        {
+            // An update whose key belongs to another certificate (the frontend's), swapped in as kubelet would.
+            SecretFolderWriter.Write(pki.Backend,
+            [
+                new SecretFile("tls.crt", File.ReadAllText(Path.Combine(pki.Backend, "tls.crt"))),
+                new SecretFile("tls.key", File.ReadAllText(Path.Combine(pki.Frontend, "tls.key")), OwnerOnly: true),
+                new SecretFile("ca.crt", File.ReadAllText(Path.Combine(pki.Backend, "ca.crt"))),
+            ]);
+
+            await serve.WaitForLineAsync($"warn: .*{Regex.Escape(Path.GetFullPath(pki.Backend))}.*tls\\.key", Tool.Timeout);
+            var send = await Tool.RunAsync("send", "--connect", $"127.0.0.1:{port}", "--cert-dir", pki.Frontend, "--messages", "10");
+            Assert.True(send.ExitCode == 0, send.Transcript);
+            Assert.Contains($"sha256 {Pki.Sha256(good)}", send.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("certificate reloaded", serve.Output, StringComparison.Ordinal);
         }
     }
 }
