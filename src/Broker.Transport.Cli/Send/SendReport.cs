@@ -84,7 +84,8 @@ internal static class SendReport
             rows.Add(("latency p50", Millis(latency, 50)));
             rows.Add(("latency p99", Millis(latency, 99)));
             rows.Add(("latency max", latency.TotalCount == 0 ? "-" : Invariant($"{latency.GetMaxValue() / 1000.0:0.000} ms")));
-            rows.Add(("echo check", errors == 0 && echoed == sent
+            // A message counts as echoed only once all its bytes came back unchanged.
+            rows.Add(("echo check", echoed == sent
                 ? "every byte came back unchanged"
                 : Invariant($"FAILED: {echoed} of {sent} messages came back intact")));
         }

@@ -40,4 +40,24 @@ public sealed class ShutdownTests
             Assert.Contains("error: connection 1", send.Errors, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Ctrl_C_stops_send_early_and_with_messages_left_unsent_that_is_exit_code_1()
+    {
+        var (serve, port) = await Tool.ServeAsync("--encrypt", "Disabled");
+        await using (serve)
+        {
+            await using var send = Tool.Start("send", "--connect", $"127.0.0.1:{port}", "--encrypt", "Disabled", "--messages", "1000000000");
+            await send.WaitForLineAsync("^progress: ", Tool.Timeout);
+
+            await Tool.InterruptAsync(send);
+
+            Assert.True(await send.WaitForExitAsync(Tool.Timeout) == 1, send.Transcript);
+            Assert.Contains("stopped by SIGINT after ", send.Errors, StringComparison.Ordinal);
+            Assert.Matches(@"error: connection 1 \(\S+\): sent \d+ of 1000000000 messages\.", send.Errors);
+
+            // What was sent before the stop still came back and was checked.
+            Assert.Contains("\necho check: every byte came back unchanged\n", send.Output, StringComparison.Ordinal);
+        }
+    }
 }

@@ -61,10 +61,14 @@ internal static class Tool
     }
 
     /// <summary>Sends SIGTERM, as Kubernetes does to stop a pod (.NET's Process.Kill sends SIGKILL).</summary>
-    public static Task TerminateAsync(ChildProcess process)
+    public static Task TerminateAsync(ChildProcess process) => SignalAsync(process, 15);
+
+    /// <summary>Sends SIGINT, as Ctrl+C does.</summary>
+    public static Task InterruptAsync(ChildProcess process) => SignalAsync(process, 2);
+
+    private static Task SignalAsync(ChildProcess process, int signal)
     {
-        const int SIGTERM = 15;
-        Assert.True(kill(process.Id, SIGTERM) == 0, $"kill({process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}.");
+        Assert.True(kill(process.Id, signal) == 0, $"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}.");
         return Task.CompletedTask;
     }
 
