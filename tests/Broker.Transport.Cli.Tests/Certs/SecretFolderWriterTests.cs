@@ -20,10 +20,14 @@ public sealed class SecretFolderWriterTests
         // The source reads the three files through their symlinks and reads again when ..data moved under it:
         // what kubelet's atomic swap promises. A writer that removed ..data, or changed a file in place, would
         // show here as a refused set (a missing file, or a key from another certificate).
+        using var started = new SemaphoreSlim(0);
         var reader = Task.Run(() =>
         {
-            while (!done.IsCancellationRequested)
+            // One read before the first swap and one after the last, whatever the scheduler does.
+            var last = false;
+            while (!last)
             {
+                last = done.IsCancellationRequested;
                 source.CheckNow();
                 if (source.LastError is { } error)
                 {
@@ -31,8 +35,13 @@ public sealed class SecretFolderWriterTests
                 }
 
                 seen.Add(source.GetCurrent().Certificate.SerialNumber);
+                if (seen.Count == 1 && started.CurrentCount == 0)
+                {
+                    started.Release();
+                }
             }
         }, TestContext.Current.CancellationToken);
+        await started.WaitAsync(TestContext.Current.CancellationToken);
         for (var i = 0; i < 15; i++)
         {
             DevPki.Rotate(temp.Path, newCa: false);
