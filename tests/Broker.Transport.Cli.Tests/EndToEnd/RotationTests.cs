@@ -1,0 +1,94 @@
+using System.Text.RegularExpressions;
+using Broker.Transport.Cli.Certs;
+using Broker.Transport.Cli.Tests.Support;
+
+namespace Broker.Transport.Cli.Tests.EndToEnd;
+
+/// <summary>certs rotate while serve and send run: open connections go on untouched, new ones see the new certificates.</summary>
+public sealed class RotationTests
+{
+    [Fact]
+    public async Task Rotating_while_send_runs_loses_nothing_and_new_connections_see_the_new_certificates()
+    {
+        using var pki = await Pki.IssueAsync();
+        using var oldBackend = Pki.Leaf(pki.Backend);
+        using var oldFrontend = Pki.Leaf(pki.Frontend);
+        var (serve, port) = await Tool.ServeAsync("--cert-dir", pki.Backend, "--cert-poll-interval", "200ms");
+        await using (serve)
+        {
+            await using var send = Tool.Start("send", "--connect", $"127.0.0.1:{port}", "--cert-dir", pki.Frontend,
+                "--cert-poll-interval", "200ms", "--duration", "300s", "--connections", "2", "--size", "512");
+            await send.WaitForLineAsync("^progress: ", Tool.Timeout);
+
+            var rotate = await Tool.RunAsync("certs", "rotate", "--dir", pki.Dir);
+            Assert.True(rotate.ExitCode == 0, rotate.Transcript);
+            using var newBackend = Pki.Leaf(pki.Backend);
+            using var newFrontend = Pki.Leaf(pki.Frontend);
+            Assert.NotEqual(Pki.Sha256(oldBackend), Pki.Sha256(newBackend));
+            Assert.NotEqual(Pki.Sha256(oldFrontend), Pki.Sha256(newFrontend));
+
+            // Both sides reload the swapped folders while the load runs.
+            await serve.WaitForLineAsync($"certificate reloaded from {Regex.Escape(pki.Backend)}: CN=localhost .* sha256 {Pki.Sha256(newBackend)}", Tool.Timeout);
+            await send.WaitForLineAsync($"certificate reloaded from {Regex.Escape(pki.Frontend)}: CN=frontend .* sha256 {Pki.Sha256(newFrontend)}", Tool.Timeout);
+
+            // Ctrl+C ends the load early (its duration is only an upper bound, so that a slow machine still
+            // rotates while it runs): the connections opened before the rotation went on, every byte intact.
+            await Tool.InterruptAsync(send);
+            Assert.True(await send.WaitForExitAsync(Tool.Timeout) == 0, send.Transcript);
+            Assert.Contains("stopped by SIGINT after ", send.Errors, StringComparison.Ordinal);
+            Assert.Contains($"sha256 {Pki.Sha256(oldBackend)}", send.Output, StringComparison.Ordinal);
+            Assert.Contains("errors: 0", send.Output, StringComparison.Ordinal);
+            Assert.Contains("echo check: every byte came back unchanged", send.Output, StringComparison.Ordinal);
+
+            // A new connection: each side presents its new leaf.
+            var after = await Tool.RunAsync("send", "--connect", $"127.0.0.1:{port}", "--cert-dir", pki.Frontend, "--messages", "20");
+            Assert.True(after.ExitCode == 0, after.Transcript);
+            Assert.Contains($"server CN=localhost [DNS:localhost, IP:127.0.0.1] sha256 {Pki.Sha256(newBackend)}", after.Output, StringComparison.Ordinal);
+            await serve.WaitForLineAsync($"client CN=frontend \\[DNS:frontend\\] sha256 {Pki.Sha256(newFrontend)}", Tool.Timeout);
+            Assert.DoesNotContain("refused handshake", serve.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Rotating_to_a_new_root_is_picked_up_by_a_running_serve_and_trusted_through_the_overlap()
+    {
+        using var pki = await Pki.IssueAsync();
+        var (serve, port) = await Tool.ServeAsync("--cert-dir", pki.Backend, "--cert-poll-interval", "200ms");
+        await using (serve)
+        {
+            var rotate = await Tool.RunAsync("certs", "rotate", "--dir", pki.Dir, "--new-ca");
+            Assert.True(rotate.ExitCode == 0, rotate.Transcript);
+            using var newBackend = Pki.Leaf(pki.Backend);
+            await serve.WaitForLineAsync($"certificate reloaded from .* sha256 {Pki.Sha256(newBackend)}", Tool.Timeout);
+
+            var send = await Tool.RunAsync("send", "--connect", $"127.0.0.1:{port}", "--cert-dir", pki.Frontend, "--messages", "20");
+
+            Assert.True(send.ExitCode == 0, send.Transcript);
+            Assert.Contains($"sha256 {Pki.Sha256(newBackend)}", send.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_broken_update_is_refused_and_logged_and_serve_goes_on_with_the_last_good_certificate()
+    {
+        using var pki = await Pki.IssueAsync();
+        using var good = Pki.Leaf(pki.Backend);
+        var (serve, port) = await Tool.ServeAsync("--cert-dir", pki.Backend, "--cert-poll-interval", "200ms");
+        await using (serve)
+        {
+            // An update whose key belongs to another certificate (the frontend's), swapped in as kubelet would.
+            SecretFolderWriter.Write(pki.Backend,
+            [
+                new SecretFile("tls.crt", File.ReadAllText(Path.Combine(pki.Backend, "tls.crt"))),
+                new SecretFile("tls.key", File.ReadAllText(Path.Combine(pki.Frontend, "tls.key")), OwnerOnly: true),
+                new SecretFile("ca.crt", File.ReadAllText(Path.Combine(pki.Backend, "ca.crt"))),
+            ]);
+
+            await serve.WaitForLineAsync($"warn: .*{Regex.Escape(Path.GetFullPath(pki.Backend))}.*tls\\.key", Tool.Timeout);
+            var send = await Tool.RunAsync("send", "--connect", $"127.0.0.1:{port}", "--cert-dir", pki.Frontend, "--messages", "10");
+            Assert.True(send.ExitCode == 0, send.Transcript);
+            Assert.Contains($"sha256 {Pki.Sha256(good)}", send.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("certificate reloaded", serve.Output, StringComparison.Ordinal);
+        }
+    }
+}
