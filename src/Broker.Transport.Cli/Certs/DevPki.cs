@@ -52,7 +52,13 @@ internal static class DevPki
     /// swaps them into <c>backend/</c> and <c>frontend/</c>. With <paramref name="newCa"/>, a new root first, and
     /// each <c>ca.crt</c> holds the new root and the old one (the overlap that keeps the other side's old leaf trusted).
     /// </summary>
-    public static void Rotate(string dir, bool newCa)
+    /// <remarks>
+    /// A new root goes out in two steps, as the embedded issuer does it: first both folders get the two-root
+    /// bundle with their current leaves, then, after <paramref name="overlap"/> (time for every reader to
+    /// reload), the leaves signed by the new root. Written at once, a side that reloaded its new leaf before
+    /// the other side reloaded the new bundle would be refused by it.
+    /// </remarks>
+    public static void Rotate(string dir, bool newCa, TimeSpan overlap = default, TextWriter? progress = null)
     {
         var now = Now();
         using var current = LoadCa(dir);
@@ -94,6 +100,11 @@ internal static class DevPki
             if (fresh is not null)
             {
                 WriteCa(dir, fresh);
+                KeepLeaf(backend, backendTrust);
+                KeepLeaf(frontend, frontendTrust);
+                progress?.WriteLine($"both roots trusted in {backend}/ and {frontend}/; issuing leaves from the new root in {Configuration.GoDuration.Format(overlap)}");
+                Thread.Sleep(overlap);
+                now = Now();
             }
 
             WriteLeaf(backend, signer, backendProfile, backendTrust, now);
@@ -151,6 +162,14 @@ internal static class DevPki
         WriteReplacing(Path.Combine(folder, CaKeyFile), KeyPem(root), ownerOnly: true);
         WriteReplacing(Path.Combine(folder, CaCertificateFile), root.ExportCertificatePem() + "\n", ownerOnly: false);
     }
+
+    /// <summary>Swaps in a new trust bundle beside the folder's current leaf and key, unchanged.</summary>
+    private static void KeepLeaf(string folder, string trust) => SecretFolderWriter.Write(folder,
+    [
+        new SecretFile(PemCredentials.CertificateFileName, File.ReadAllText(Path.Combine(folder, PemCredentials.CertificateFileName))),
+        new SecretFile(PemCredentials.KeyFileName, File.ReadAllText(Path.Combine(folder, PemCredentials.KeyFileName)), OwnerOnly: true),
+        new SecretFile(PemCredentials.TrustBundleFileName, trust),
+    ]);
 
     private static void WriteLeaf(string folder, X509Certificate2 issuer, LeafProfile profile, string trust, DateTimeOffset now)
     {

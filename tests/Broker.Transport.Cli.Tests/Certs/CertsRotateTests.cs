@@ -45,7 +45,7 @@ public sealed class CertsRotateTests
         using var pki = await Pki.IssueAsync();
         using var oldRoot = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(pki.Ca, "ca.crt")));
 
-        var rotate = await Tool.RunAsync("certs", "rotate", "--dir", pki.Dir, "--new-ca");
+        var rotate = await Tool.RunAsync("certs", "rotate", "--dir", pki.Dir, "--new-ca", "--overlap", "10ms");
 
         Assert.True(rotate.ExitCode == 0, rotate.Transcript);
         using var newRoot = X509Certificate2.CreateFromPemFile(Path.Combine(pki.Ca, "ca.crt"), Path.Combine(pki.Ca, "ca.key"));

@@ -50,14 +50,32 @@ public sealed class RotationTests
     }
 
     [Fact]
-    public async Task Rotating_to_a_new_root_is_picked_up_by_a_running_serve_and_trusted_through_the_overlap()
+    public async Task Rotating_to_a_new_root_trusts_it_first_then_swaps_the_leaves_and_a_running_serve_follows_both_steps()
     {
         using var pki = await Pki.IssueAsync();
+        using var oldBackend = Pki.Leaf(pki.Backend);
+        using var oldFrontend = Pki.Leaf(pki.Frontend);
         var (serve, port) = await Tool.ServeAsync("--cert-dir", pki.Backend, "--cert-poll-interval", "200ms");
         await using (serve)
         {
-            var rotate = await Tool.RunAsync("certs", "rotate", "--dir", pki.Dir, "--new-ca");
-            Assert.True(rotate.ExitCode == 0, rotate.Transcript);
+            await using var rotating = Tool.Start("certs", "rotate", "--dir", pki.Dir, "--new-ca", "--overlap", "5s");
+
+            // Step one: both folders hold the two-root bundle and still their old leaves, and serve reloads
+            // that before any leaf from the new root exists.
+            await rotating.WaitForLineAsync("^both roots trusted in ", Tool.Timeout);
+            using (var frontendDuring = Pki.Leaf(pki.Frontend))
+            using (var backendDuring = Pki.Leaf(pki.Backend))
+            {
+                Assert.Equal(Pki.Sha256(oldFrontend), Pki.Sha256(frontendDuring));
+                Assert.Equal(Pki.Sha256(oldBackend), Pki.Sha256(backendDuring));
+            }
+
+            Assert.Equal(2, Pki.Roots(pki.Backend).Count);
+            Assert.Equal(2, Pki.Roots(pki.Frontend).Count);
+            await serve.WaitForLineAsync($"certificate reloaded from .* sha256 {Pki.Sha256(oldBackend)}", Tool.Timeout);
+
+            // Step two: the leaves from the new root.
+            Assert.True(await rotating.WaitForExitAsync(Tool.Timeout) == 0, rotating.Transcript);
             using var newBackend = Pki.Leaf(pki.Backend);
             await serve.WaitForLineAsync($"certificate reloaded from .* sha256 {Pki.Sha256(newBackend)}", Tool.Timeout);
 
