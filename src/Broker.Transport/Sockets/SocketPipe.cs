@@ -68,6 +68,7 @@ internal sealed class SocketPipe : PipeConnection
 
                 // A full buffer says the socket probably holds more: skip the wait next time.
                 mayHaveMore = received == memory.Length;
+                MarkReceived();
                 writer.Advance(received);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)

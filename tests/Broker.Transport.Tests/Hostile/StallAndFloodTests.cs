@@ -66,7 +66,7 @@ public class StallAndFloodTests
         listener.HandshakeFailed += (_, e) => failures.Enqueue(e.Error);
 
         using var sampling = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var highest = Task.Run(() => SampleHighestAsync(() => listener.PendingHandshakes, sampling.Token), ct);
+        var highest = Task.Run(() => Sampling.SampleHighestAsync(() => listener.PendingHandshakes, sampling.Token), ct);
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var peers = new List<HostilePeer>();
         try
@@ -126,24 +126,5 @@ public class StallAndFloodTests
             Assert.True(DateTime.UtcNow < deadline, $"Gave up waiting: {what()}.");
             await Task.Delay(20, TestContext.Current.CancellationToken);
         }
-    }
-
-    private static async Task<int> SampleHighestAsync(Func<int> read, CancellationToken stop)
-    {
-        var highest = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            highest = Math.Max(highest, read());
-            try
-            {
-                await Task.Delay(1, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
-
-        return Math.Max(highest, read());
     }
 }
