@@ -8,7 +8,8 @@
 # afl-fuzz on the seed corpus (fuzz/Broker.Transport.Fuzz/corpus/<target>). Every crash and hang AFL++
 # saved is copied into fuzz/Broker.Transport.Fuzz/findings/<target>/, named by its SHA-256: commit them, and
 # the replay tests (tests/Broker.Transport.Tests/Fuzzing) run them in CI from then on. The last lines are
-# AFL++'s own statistics (execs_done, corpus_count, saved_crashes, saved_hangs).
+# AFL++'s own statistics (execs_done, corpus_count, saved_crashes, saved_hangs). The inputs AFL++ kept for
+# new coverage are added to the corpus too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: fuzz/fuzz.sh <frames|config|pem> [seconds]}
@@ -48,5 +49,14 @@ for file in "$out"/findings/default/crashes/id:* "$out"/findings/default/hangs/i
   cp "$file" "$kept/$(sha256sum "$file" | cut -c1-16)"
   found=$((found + 1))
 done
+# The inputs AFL++ kept for new coverage join the corpus (named by hash, so a rerun adds only new ones): the
+# next run starts from them, and CI replays them.
+added=0
+for file in "$out"/findings/default/queue/id:*; do
+  [ -f "$file" ] || continue
+  name=$seeds/afl-$(sha256sum "$file" | cut -c1-16)
+  [ -f "$name" ] || { cp "$file" "$name"; added=$((added + 1)); }
+done
+echo "$added new corpus input(s) added to $seeds"
 grep -E '^(run_time|execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs|bitmap_cvg)' "$out/findings/default/fuzzer_stats"
 echo "$found finding(s) copied to $kept"
