@@ -1,3 +1,4 @@
+using Broker.Transport.Certificates;
 using Broker.Transport.Configuration;
 using Broker.Transport.Fuzz;
 using CsCheck;
@@ -67,6 +68,16 @@ public class FuzzReplayTests
         var error = Assert.Throws<BrokerConfigException>(() => BrokerConfigFile.Parse("{\"advanced\": {\"encryptInternalTraffic\": \"En\\ud800abled\"}}"));
         var only = Assert.Single(error.Errors);
         Assert.Equal("Malformed JSON at line 1, position 41: a string holds an escaped lone surrogate (a \\uD800-\\uDFFF escape without its pair), which is not text.", only.Message);
+    }
+
+    [Fact]
+    public void A_key_on_a_curve_OpenSSL_does_not_know_is_refused_as_a_broken_key_file()
+    {
+        // The second finding (findings/pem): a PKCS#8 EC key whose curve OID was mangled threw PlatformNotSupportedException.
+        var finding = Directory.EnumerateFiles(Path.Combine(FuzzFolder, "findings", "pem")).Single(f => Path.GetFileName(f) == "b0239cfddf964339");
+        var parts = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(finding)).Split('\0', 3);
+        var error = Assert.Throws<CertificateLoadException>(() => PemCredentials.FromPem(parts[0], parts[1], parts[2]));
+        Assert.StartsWith("'tls.key' holds no usable private key", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A seed with a few bytes flipped, inserted, deleted or cut, as AFL++'s havoc stage does.</summary>
