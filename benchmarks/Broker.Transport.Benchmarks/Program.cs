@@ -35,6 +35,8 @@ internal static class Program
             return await LatencyProbe.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "soak") return await Soak.RunAsync(args[1..]);
+
         if (args.Length > 0 && args[0] == "handshakes")
         {
             return await HandshakeProbe.RunAsync(args[1..]);

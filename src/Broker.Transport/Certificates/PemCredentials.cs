@@ -93,10 +93,12 @@ public static class PemCredentials
                 key.ImportFromPem(pem);
                 return key;
             }
-            catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+            // PlatformNotSupportedException: an EC key on a curve OpenSSL does not know (found by fuzzing; see
+            // fuzz/Broker.Transport.Fuzz/findings/pem). It is a broken key file like any other.
+            catch (Exception ex) when (ex is ArgumentException or CryptographicException or PlatformNotSupportedException)
             {
                 key.Dispose();
-                failure = failure is null || ex is CryptographicException ? ex : failure;
+                failure = failure is null || ex is CryptographicException or PlatformNotSupportedException ? ex : failure;
             }
         }
 

@@ -132,6 +132,12 @@ public sealed class BrokerConfigFile
 
         using (document)
         {
+            if (FirstLoneSurrogate(utf8.Span) is { } lone)
+            {
+                var (line, position) = LineAndPosition(utf8.Span, lone);
+                throw Invalid(string.Empty, $"Malformed JSON at line {line}, position {position}: a string holds an escaped lone surrogate (a \\uD800-\\uDFFF escape without its pair), which is not text.", filePath);
+            }
+
             var reader = new BrokerConfigReader();
             var config = reader.Read(document.RootElement);
             if (config is null)
@@ -172,6 +178,32 @@ public sealed class BrokerConfigFile
         }
 
         return index;
+    }
+
+    /// <summary>
+    /// Where the first string or property name with an escaped lone surrogate (<c>"\ud800"</c>) starts, if any. Such
+    /// an escape is valid JSON syntax, so JsonDocument accepts it, but no string can hold it: reading it throws an
+    /// InvalidOperationException (found by fuzzing; see fuzz/Broker.Transport.Fuzz/findings/config).
+    /// </summary>
+    private static int? FirstLoneSurrogate(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = JsonOptions.MaxDepth });
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+            {
+                try
+                {
+                    reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return (int)reader.TokenStartIndex;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The 1-based line and byte position of <paramref name="index"/>, as the JSON reader counts them.</summary>

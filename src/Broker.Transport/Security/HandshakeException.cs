@@ -46,6 +46,12 @@ public enum HandshakeFailureReason
 
     /// <summary>This side has no usable certificate to present.</summary>
     LocalCertificateUnavailable,
+
+    /// <summary>
+    /// The peer's handshake bytes are TLS in form but broken: a record longer than TLS allows, a corrupted
+    /// record header, a handshake message larger than the limit. A hostile or broken peer, not a configuration mismatch.
+    /// </summary>
+    MalformedHandshake,
 }
 
 /// <summary>A connection was refused during setup; <see cref="Reason"/> sorts why.</summary>

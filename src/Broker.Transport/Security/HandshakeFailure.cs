@@ -147,6 +147,11 @@ internal sealed class HandshakeFailure
             return new EncryptionMismatchException(HandshakeFailureReason.PlaintextPeer, $"The {peerRole} at {peer} answered with bytes that are not TLS: it is probably running with encryptInternalTraffic Disabled while this side has it Enabled. Nothing was downgraded. ({text})", ex);
         }
 
+        if (Contains(text, "corrupted frame", "excessive message size", "record overflow", "decode error", "bad extension", "length mismatch", "bad record"))
+        {
+            return new HandshakeException(HandshakeFailureReason.MalformedHandshake, $"The {peerRole} at {peer} sent a malformed TLS handshake; the connection was dropped. A broken or hostile peer, not a configuration mismatch: {text}", ex);
+        }
+
         if (Contains(text, "alert", "certificate required", "bad certificate", "unknown ca", "access denied", "certificate unknown", "handshake failure"))
         {
             return new HandshakeException(HandshakeFailureReason.RejectedByPeer, $"The {peerRole} at {peer} refused the handshake (TLS alert): check that this side's certificate chains to the peer's trust bundle, has the EKU for its role and carries an identity the peer allows. ({text})", ex);

@@ -65,6 +65,7 @@ internal sealed class TlsPipe : PipeConnection
                 receivedAny = true;
                 mayHaveMore = received >= MaxRecordPlaintext || received == memory.Length;
                 CountReceived(received);
+                MarkReceived();
                 writer.Advance(received);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)

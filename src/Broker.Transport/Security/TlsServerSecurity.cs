@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
@@ -16,6 +17,14 @@ internal sealed class TlsServerSecurity : IServerSecurity
 {
     // A fatal unexpected_message alert (RFC 8446, 6): what a TLS server says to bytes that are not TLS.
     private static readonly byte[] UnexpectedMessageAlert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a];
+
+    // Fatal record_overflow and decode_error alerts (RFC 8446, 6.2): a record too long, a header that is not TLS's.
+    private static readonly byte[] RecordOverflowAlert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x16];
+    private static readonly byte[] DecodeErrorAlert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32];
+
+    // A TLS record header: content type, legacy version (2 bytes), length (2 bytes).
+    private const int RecordHeaderSize = 5;
+    private const int MaxPlaintextRecord = 16 * 1024;
 
     private readonly TransportListenerOptions _options;
 
@@ -77,10 +86,13 @@ internal sealed class TlsServerSecurity : IServerSecurity
         }
     }
 
-    /// <summary>Refuses a peer whose first byte cannot start a TLS handshake, telling it with an alert.</summary>
+    /// <summary>
+    /// Refuses a peer whose first byte cannot start a TLS handshake, telling it with an alert; and one whose first
+    /// record header, when it arrived whole, announces more than a plaintext record may hold.
+    /// </summary>
     private static async ValueTask RequireTlsAsync(Socket socket, string peer, CancellationToken cancellationToken)
     {
-        var first = new byte[1];
+        var first = new byte[RecordHeaderSize];
         var received = await socket.ReceiveAsync(first, SocketFlags.Peek, cancellationToken).ConfigureAwait(false);
         if (received == 0)
         {
@@ -89,18 +101,37 @@ internal sealed class TlsServerSecurity : IServerSecurity
 
         if (first[0] != 0x16)
         {
-            try
-            {
-                await socket.SendAsync(UnexpectedMessageAlert, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (SocketException)
-            {
-            }
-
+            await SendAlertAndCloseAsync(socket, UnexpectedMessageAlert, cancellationToken).ConfigureAwait(false);
             throw new EncryptionMismatchException(
                 HandshakeFailureReason.PlaintextPeer,
                 $"The frontend at {peer} sent 0x{first[0]:x2}, which cannot start a TLS handshake: it is probably running with encryptInternalTraffic Disabled while this backend has it Enabled. The connection was closed; nothing was downgraded.");
+        }
+
+        // A ClientHello travels in plaintext records, which hold at most 2^14 bytes (RFC 8446, 5.1); SslStream would
+        // otherwise wait for up to 64 KiB of a record that can never be valid, until the handshake timeout. The
+        // header usually arrives whole with the rest of the ClientHello; when it does not, SslStream checks it.
+        if (received == RecordHeaderSize)
+        {
+            var length = BinaryPrimitives.ReadUInt16BigEndian(first.AsSpan(3));
+            if (first[1] != 0x03 || length is 0 or > MaxPlaintextRecord)
+            {
+                await SendAlertAndCloseAsync(socket, length > MaxPlaintextRecord ? RecordOverflowAlert : DecodeErrorAlert, cancellationToken).ConfigureAwait(false);
+                throw new HandshakeException(
+                    HandshakeFailureReason.MalformedHandshake,
+                    $"The frontend at {peer} sent a TLS record header announcing {length} bytes (version 0x{first[1]:x2}{first[2]:x2}); a handshake record holds 1 to {MaxPlaintextRecord}. The connection was dropped: a broken or hostile peer, not a configuration mismatch.");
+            }
+        }
+    }
+
+    private static async ValueTask SendAlertAndCloseAsync(Socket socket, byte[] alert, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await socket.SendAsync(alert, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
         }
     }
 

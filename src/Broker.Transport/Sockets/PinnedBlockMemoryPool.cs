@@ -34,6 +34,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
     private const int MaxRetainedBlocks = (int)(MaxRetainedBytes / BlockSize);
     private readonly ConcurrentQueue<Block> _blocks = new();
     private int _retained;
+    private int _allocated;
 
     /// <summary>The pool every connection shares unless its options name another.</summary>
     public static new PinnedBlockMemoryPool Shared { get; } = new();
@@ -43,6 +44,12 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
     /// <summary>How many idle blocks the pool holds now.</summary>
     public int RetainedBlocks => Volatile.Read(ref _retained);
+
+    /// <summary>
+    /// How many blocks are rented out now: the memory the connections hold. Zero once every connection is idle
+    /// (an idle connection holds no block). Counted only where blocks are made or dropped, off the hot path.
+    /// </summary>
+    public int RentedBlocks => Volatile.Read(ref _allocated) - Volatile.Read(ref _retained);
 
     /// <inheritdoc />
     /// <remarks>A pipe asks only for up to <see cref="MaxBufferSize"/>; it takes larger buffers from the array pool itself.</remarks>
@@ -55,6 +62,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
             return block;
         }
 
+        Interlocked.Increment(ref _allocated);
         return new Block(this);
     }
 
@@ -72,6 +80,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
         else
         {
             Interlocked.Decrement(ref _retained);
+            Interlocked.Decrement(ref _allocated); // left to the GC
         }
     }
 

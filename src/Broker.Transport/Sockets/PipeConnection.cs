@@ -35,6 +35,7 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
         BufferSize = options.BufferSize;
         LocalEndPoint = socket.LocalEndPoint!;
         RemoteEndPoint = socket.RemoteEndPoint!;
+        InitializeLiveness(socket, options);
 
         // The application's continuations run on the thread pool, never on a pump's thread; the receive
         // loop's own continuation runs inline because it only moves buffers.
@@ -156,6 +157,7 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     /// <summary>Starts the two pumps; called once, by the subclass, when it is ready to move bytes.</summary>
     protected void Start()
     {
+        StartIdleTimer();
         _receiving = ReceiveLoopAsync();
         _sending = SendLoopAsync();
         _ = SignalClosedAsync();
@@ -226,6 +228,7 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     private async Task SignalClosedAsync()
     {
         await Task.WhenAll(_receiving, _sending).ConfigureAwait(false);
+        StopIdleTimer();
 
         // Callbacks registered on the token are the application's: never run them on a pump's thread.
         ThreadPool.UnsafeQueueUserWorkItem(static cts => cts.Cancel(), _closed, preferLocal: false);

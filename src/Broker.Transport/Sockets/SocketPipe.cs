@@ -69,6 +69,7 @@ internal sealed class SocketPipe : PipeConnection
                 // A full buffer says the socket probably holds more: skip the wait next time.
                 mayHaveMore = received == memory.Length;
                 CountReceived(received);
+                MarkReceived();
                 writer.Advance(received);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)

@@ -45,6 +45,34 @@ public sealed class SocketTransportOptions
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How long a connection may sit without traffic before TCP keep-alive probes check that the peer is still
+    /// there (TCP_KEEPIDLE). Defaults to 60 seconds (ours): a peer that vanished without a FIN or a reset (its
+    /// node lost, a partition) is then noticed after about <c>KeepAliveTime + KeepAliveInterval x KeepAliveRetryCount</c>
+    /// (2 minutes by default), when the pending read fails with a <c>ConnectionResetException</c>. The probes are
+    /// answered by the peer's kernel, so they cost the application nothing and never close a connection that is
+    /// merely quiet. <see cref="Timeout.InfiniteTimeSpan"/> turns keep-alive off.
+    /// </summary>
+    public TimeSpan KeepAliveTime { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The time between two unanswered keep-alive probes (TCP_KEEPINTVL). Defaults to 10 seconds.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many unanswered keep-alive probes end the connection (TCP_KEEPCNT). Defaults to 6.</summary>
+    public int KeepAliveRetryCount { get; set; } = 6;
+
+    /// <summary>
+    /// How long a connection may go without receiving a single byte before it is aborted: for applications that
+    /// send heartbeats and want a silent peer gone sooner than keep-alive notices, or a peer that is alive but
+    /// stuck. The local reads and flushes then fail with a <c>ConnectionAbortedException</c> that says so, and the
+    /// peer sees a reset. Defaults to <see cref="Timeout.InfiniteTimeSpan"/>: off, because the broker's internal
+    /// connections may be quiet for as long as no message flows, and keep-alive already finds vanished peers.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>The clock for <see cref="IdleTimeout"/>. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
     /// Where the pipes rent their buffers. Defaults to a pool shared by all the transport's connections:
     /// 64 KiB blocks on the pinned object heap, reused, with at most 64 MiB of idle blocks kept, so a busy
     /// connection allocates nothing per frame. (<see cref="MemoryPool{T}.Shared"/> keeps too few buffers of a
@@ -77,6 +105,22 @@ public sealed class SocketTransportOptions
             throw new ArgumentException($"{nameof(CloseTimeout)} is {CloseTimeout}; it must not be negative.");
         }
 
+        if (KeepAliveTime != Timeout.InfiniteTimeSpan && (KeepAliveTime < TimeSpan.FromSeconds(1) || KeepAliveInterval < TimeSpan.FromSeconds(1)))
+        {
+            throw new ArgumentException($"{nameof(KeepAliveTime)} ({KeepAliveTime}) and {nameof(KeepAliveInterval)} ({KeepAliveInterval}) must be at least 1 second (TCP counts them in seconds), or KeepAliveTime Timeout.InfiniteTimeSpan to turn keep-alive off.");
+        }
+
+        if (KeepAliveRetryCount is < 1 or > 127)
+        {
+            throw new ArgumentException($"{nameof(KeepAliveRetryCount)} is {KeepAliveRetryCount}; it must be between 1 and 127.");
+        }
+
+        if (IdleTimeout != Timeout.InfiniteTimeSpan && IdleTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(IdleTimeout)} is {IdleTimeout}; it must be positive, or Timeout.InfiniteTimeSpan (off).");
+        }
+
         ArgumentNullException.ThrowIfNull(MemoryPool, nameof(MemoryPool));
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
     }
 }

@@ -113,6 +113,10 @@ public sealed class SecretFolderCertificateSourceTests
         var client = Loopback.TlsClient(pki);
         var version = source.GetCurrent().Version;
 
+        // A frontend connected before the fault keeps exchanging frames through it.
+        await using var established = await Link.ConnectAsync(listener, client, ct);
+        await established.PingAsync("before the fault", ct);
+
         var next = pki.Backend();
         var payload = KubeletSecretFolder.Payload(next);
         string[] words;
@@ -173,6 +177,8 @@ public sealed class SecretFolderCertificateSourceTests
             Assert.Equal(good.Certificate.Thumbprint, link.BackendSeenByClient);
         }
 
+        await established.PingAsync("during the fault", ct);
+
         // A good update afterwards is taken at the next poll.
         var fixedSet = pki.Backend();
         folder.Write(KubeletSecretFolder.Payload(fixedSet));
@@ -183,6 +189,9 @@ public sealed class SecretFolderCertificateSourceTests
         {
             Assert.Equal(fixedSet.Certificate.Thumbprint, link.BackendSeenByClient);
         }
+
+        await established.PingAsync("after the fix", ct);
+        Assert.Equal(good.Certificate.Thumbprint, established.BackendSeenByClient);
     }
 
     [Fact]

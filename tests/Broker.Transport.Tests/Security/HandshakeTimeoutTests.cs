@@ -88,7 +88,7 @@ public class HandshakeTimeoutTests
         listener.HandshakeFailed += (_, e) => failures.Enqueue(e.Error);
 
         using var sampling = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var highest = SampleHighestAsync(() => listener.PendingHandshakes, sampling.Token);
+        var highest = Sampling.SampleHighestAsync(() => listener.PendingHandshakes, sampling.Token);
         var stalled = new List<StalledPeer>();
         try
         {
@@ -170,24 +170,5 @@ public class HandshakeTimeoutTests
             time.Advance(step);
             await Task.Delay(20, ct);
         }
-    }
-
-    private static async Task<int> SampleHighestAsync(Func<int> read, CancellationToken stop)
-    {
-        var highest = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            highest = Math.Max(highest, read());
-            try
-            {
-                await Task.Delay(1, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
-
-        return Math.Max(highest, read());
     }
 }

@@ -1,0 +1,120 @@
+using Broker.Transport.Certificates;
+using Broker.Transport.Configuration;
+using Broker.Transport.Fuzz;
+using CsCheck;
+
+namespace Broker.Transport.Tests.Fuzzing;
+
+/// <summary>
+/// Every input kept under fuzz/Broker.Transport.Fuzz (the seed corpus, the inputs AFL++ found new paths with,
+/// and every crash or hang it saved) run through the same targets the fuzzer drives, so a fixed finding stays
+/// fixed. Then a few thousand random mutations of the seeds, so CI fuzzes a little on every run.
+/// </summary>
+public class FuzzReplayTests
+{
+    public static TheoryData<string, string> KeptInputs()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var target in FuzzTargets.All.Keys)
+        {
+            foreach (var kind in new[] { "corpus", "findings" })
+            {
+                var folder = Path.Combine(FuzzFolder, kind, target);
+                if (!Directory.Exists(folder))
+                {
+                    continue;
+                }
+
+                foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+                {
+                    data.Add(target, Path.GetRelativePath(FuzzFolder, file));
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(KeptInputs))]
+    public void A_kept_input_passes_its_target(string target, string file)
+    {
+        FuzzTargets.All[target](File.ReadAllBytes(Path.Combine(FuzzFolder, file)));
+    }
+
+    [Fact]
+    public void Every_target_has_a_seed_corpus()
+    {
+        foreach (var target in FuzzTargets.All.Keys)
+        {
+            Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(FuzzFolder, "corpus", target)));
+        }
+    }
+
+    [Theory]
+    [InlineData("frames", 20_000)]
+    [InlineData("config", 5_000)]
+    [InlineData("pem", 300)]
+    public void Random_mutations_of_the_seeds_pass_their_target(string target, int iterations)
+    {
+        var seeds = Directory.EnumerateFiles(Path.Combine(FuzzFolder, "corpus", target)).Select(File.ReadAllBytes).ToArray();
+        Mutated(seeds).Sample(FuzzTargets.All[target], iter: iterations, threads: 1);
+    }
+
+    [Fact]
+    public void A_config_string_with_an_escaped_lone_surrogate_is_refused_as_malformed_JSON()
+    {
+        // The first finding (findings/config): JsonDocument accepts "\ud800", and reading it threw InvalidOperationException.
+        var error = Assert.Throws<BrokerConfigException>(() => BrokerConfigFile.Parse("{\"advanced\": {\"encryptInternalTraffic\": \"En\\ud800abled\"}}"));
+        var only = Assert.Single(error.Errors);
+        Assert.Equal("Malformed JSON at line 1, position 41: a string holds an escaped lone surrogate (a \\uD800-\\uDFFF escape without its pair), which is not text.", only.Message);
+    }
+
+    [Fact]
+    public void A_key_on_a_curve_OpenSSL_does_not_know_is_refused_as_a_broken_key_file()
+    {
+        // The second finding (findings/pem): a PKCS#8 EC key whose curve OID was mangled threw PlatformNotSupportedException.
+        var finding = Directory.EnumerateFiles(Path.Combine(FuzzFolder, "findings", "pem")).Single(f => Path.GetFileName(f) == "b0239cfddf964339");
+        var parts = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(finding)).Split('\0', 3);
+        var error = Assert.Throws<CertificateLoadException>(() => PemCredentials.FromPem(parts[0], parts[1], parts[2]));
+        Assert.StartsWith("'tls.key' holds no usable private key", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A seed with a few bytes flipped, inserted, deleted or cut, as AFL++'s havoc stage does.</summary>
+    private static Gen<byte[]> Mutated(byte[][] seeds) =>
+        Gen.Select(Gen.Int[0, seeds.Length - 1], Gen.Select(Gen.Int[0, 3], Gen.Int[0, int.MaxValue], Gen.Byte).Array[1, 8], (seed, edits) =>
+        {
+            var bytes = new List<byte>(seeds[seed]);
+            foreach (var (kind, at, value) in edits)
+            {
+                var position = bytes.Count == 0 ? 0 : at % bytes.Count;
+                switch (kind)
+                {
+                    case 0 when bytes.Count > 0: bytes[position] = value; break;
+                    case 1: bytes.Insert(position, value); break;
+                    case 2 when bytes.Count > 0: bytes.RemoveAt(position); break;
+                    case 3 when bytes.Count > 0: bytes.RemoveRange(position, bytes.Count - position); break;
+                }
+            }
+
+            return bytes.ToArray();
+        });
+
+    /// <summary>fuzz/Broker.Transport.Fuzz in this checkout, found by walking up from the test binaries.</summary>
+    private static string FuzzFolder
+    {
+        get
+        {
+            for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+            {
+                var candidate = Path.Combine(folder.FullName, "fuzz", "Broker.Transport.Fuzz");
+                if (Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+
+            throw new DirectoryNotFoundException($"No fuzz/Broker.Transport.Fuzz above {AppContext.BaseDirectory}.");
+        }
+    }
+}
