@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -16,6 +17,7 @@ internal sealed class TlsPipe : PipeConnection
 {
     // The largest plaintext a TLS record carries (RFC 8446, 5.1): a read this size says more may be waiting.
     private const int MaxRecordPlaintext = 16 * 1024;
+    private const int MaxUnflushed = 64 * 1024;
 
     private readonly SslStream _ssl;
     private readonly ReadGatedStream _transport;
@@ -40,6 +42,7 @@ internal sealed class TlsPipe : PipeConnection
     protected override async Task<Exception?> ReceiveAsync()
     {
         var writer = InputPipe.Writer;
+        var unflushed = 0;
         try
         {
             var mayHaveMore = false;
@@ -56,6 +59,8 @@ internal sealed class TlsPipe : PipeConnection
                 var received = await _ssl.ReadAsync(memory).ConfigureAwait(false);
                 if (received == 0)
                 {
+                    await DeliverAsync(writer, unflushed).ConfigureAwait(false);
+
                     // TLS 1.3 lets the client finish its side of the handshake before the server has checked
                     // the client's certificate; a refusing backend then just closes. An end before any byte
                     // is therefore reported as the likely refusal it is, not as a clean end of stream.
@@ -67,6 +72,18 @@ internal sealed class TlsPipe : PipeConnection
                 CountReceived(received);
                 MarkReceived();
                 writer.Advance(received);
+                unflushed += received;
+
+                // More records wait on the socket: decrypt them before waking the application. SslStream hands
+                // out one record (16 KiB at most) per read, and each flush is a dispatch of the reader, so a
+                // 64 KiB frame took four; now it takes one. Only while the socket already holds bytes, so
+                // nothing is ever held back waiting for the peer.
+                if (mayHaveMore && unflushed < MaxUnflushed && Socket.Available > 0)
+                {
+                    continue;
+                }
+
+                unflushed = 0;
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)
                 {
@@ -80,12 +97,22 @@ internal sealed class TlsPipe : PipeConnection
         }
         catch (Exception ex)
         {
+            // What was decrypted before the failure still reaches the application, ahead of the error.
+            await DeliverAsync(writer, unflushed).ConfigureAwait(false);
             return Classify(ex, "receiving");
         }
         finally
         {
             // No more decryption: the close may run at any time now.
             _transport.ReadingEnded();
+        }
+    }
+
+    private static async ValueTask DeliverAsync(PipeWriter writer, int unflushed)
+    {
+        if (unflushed > 0)
+        {
+            await writer.FlushAsync().ConfigureAwait(false);
         }
     }
 
