@@ -3,13 +3,17 @@ using BenchmarkDotNet.Running;
 namespace Broker.Transport.Benchmarks;
 
 /// <summary>
+/// The first argument picks a command that runs outside BenchmarkDotNet:
 /// <c>report</c> measures the cost of encryption and writes its files (see <see cref="Report.EncryptionCostReport"/>);
-/// <c>demo</c> runs the end-to-end demo over loopback; anything else goes to BenchmarkDotNet's switcher
-/// (for example <c>--filter '*Throughput*' --job short</c>, or <c>--filter '*' --job dry --inProcess</c> in CI),
-/// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>), and
-/// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>),
-/// and <c>pingpong</c> times round trips outside BenchmarkDotNet (see <see cref="LatencyProbe"/>). The exit
-/// code is non-zero when a benchmark fails or a filter matches none, so a dry run in CI catches rot.
+/// <c>demo</c> runs the end-to-end demo over loopback (see <see cref="Demo"/>);
+/// <c>soak</c> runs mixed load over encrypted connections while the issuer rotates leaves and roots, and fails
+/// unless every frame came back intact (see <see cref="Soak"/>);
+/// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>);
+/// <c>pingpong</c> times round trips outside BenchmarkDotNet (see <see cref="LatencyProbe"/>);
+/// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>).
+/// Anything else goes to BenchmarkDotNet's switcher (for example <c>--filter '*Throughput*' --job short</c>,
+/// or <c>--filter '*' --job dry --inProcess</c> in CI). The exit code is non-zero when a benchmark fails or a
+/// filter matches none, so a dry run in CI catches rot.
 /// </summary>
 internal static class Program
 {
