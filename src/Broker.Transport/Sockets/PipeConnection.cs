@@ -17,6 +17,7 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
 {
     private readonly CancellationTokenSource _closed = new();
     private readonly TimeSpan _closeTimeout;
+    private readonly TimeProvider _closeClock;
     private readonly ApplicationReader _applicationInput;
     private readonly ApplicationWriter _applicationOutput;
     private Task _receiving = Task.CompletedTask;
@@ -32,6 +33,7 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     {
         Socket = socket;
         _closeTimeout = options.CloseTimeout;
+        _closeClock = options.TimeProvider;
         BufferSize = options.BufferSize;
         LocalEndPoint = socket.LocalEndPoint!;
         RemoteEndPoint = socket.RemoteEndPoint!;
@@ -141,7 +143,7 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
         await InputPipe.Reader.CompleteAsync().ConfigureAwait(false);
         try
         {
-            await _sending.WaitAsync(_closeTimeout).ConfigureAwait(false);
+            await _sending.WaitAsync(_closeTimeout, _closeClock).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

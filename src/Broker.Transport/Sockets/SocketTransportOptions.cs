@@ -69,7 +69,7 @@ public sealed class SocketTransportOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = Timeout.InfiniteTimeSpan;
 
-    /// <summary>The clock for <see cref="IdleTimeout"/>. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
+    /// <summary>The clock for <see cref="IdleTimeout"/> and <see cref="CloseTimeout"/>. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>

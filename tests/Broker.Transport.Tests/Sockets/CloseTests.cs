@@ -2,6 +2,7 @@ using Broker.Transport.Connections;
 using Broker.Transport.Framing;
 using Broker.Transport.Sockets;
 using Broker.Transport.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Broker.Transport.Tests.Sockets;
 
@@ -93,6 +94,34 @@ public class CloseTests
         Assert.Equal("The connection was disposed with unsent bytes that the peer did not take within the close timeout (0 s).", flushError.Message);
         await Assert.ThrowsAsync<ConnectionResetException>(() => server.Input.ReadToEndAsync(ct).Guarded(ct));
         await client.ConnectionClosed.WhenCanceled().Guarded(ct);
+    }
+
+    [Fact]
+    public async Task The_close_timeout_runs_on_the_options_clock()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider();
+        var small = Loopback.Patient(maxBufferSize: 64 * 1024);
+        var waiting = new SocketTransportOptions { MaxInputBufferSize = 64 * 1024, MaxOutputBufferSize = 64 * 1024, CloseTimeout = TimeSpan.FromSeconds(30), TimeProvider = time };
+        await using var listener = Loopback.Listen(Loopback.PlaintextServer(small));
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.PlaintextClient(waiting), ct);
+        await using var __ = server;
+        var stall = await Backpressure.WriteUntilStalledAsync(client.Output, ct);
+        Assert.NotNull(stall.PendingFlush);
+
+        // The peer reads nothing: the dispose waits for it on the fake clock, not the wall clock.
+        var disposing = client.DisposeAsync().AsTask();
+        await Task.Delay(TimeSpan.FromMilliseconds(300), ct);
+        Assert.False(disposing.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(29));
+        await Task.Delay(TimeSpan.FromMilliseconds(300), ct);
+        Assert.False(disposing.IsCompleted);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await disposing.Guarded(ct);
+        var flushError = await Assert.ThrowsAsync<ConnectionAbortedException>(() => stall.PendingFlush.Guarded(ct));
+        Assert.Equal("The connection was disposed with unsent bytes that the peer did not take within the close timeout (30 s).", flushError.Message);
+        await Assert.ThrowsAsync<ConnectionResetException>(() => server.Input.ReadToEndAsync(ct).Guarded(ct));
     }
 
     [Fact]
