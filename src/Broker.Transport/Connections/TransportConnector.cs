@@ -82,6 +82,11 @@ public sealed class TransportConnector
             throw new ConnectFailedException(
                 $"Connecting to {endpoint} timed out after {_options.ConnectTimeout.TotalSeconds:0.###} s (ConnectTimeout). Is the backend reachable?");
         }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && ex.CancellationToken != cancellationToken)
+        {
+            // The caller's cancellation, reported with the caller's token rather than the internal linked one.
+            throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+        }
         catch (SocketException ex)
         {
             var hint = ex.SocketErrorCode == SocketError.ConnectionRefused ? " Is the backend listening on that port?" : string.Empty;

@@ -56,9 +56,10 @@ internal sealed class TlsClientSecurity : IClientSecurity
             }
 
             ResetOnClose(socket);
-            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
+            if (ex is OperationCanceledException canceled && cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
             {
-                throw;
+                // The caller's cancellation, reported with the caller's token rather than the internal linked one.
+                throw canceled.CancellationToken == cancellationToken ? canceled : new OperationCanceledException(canceled.Message, canceled, cancellationToken);
             }
 
             throw failure.Sort(ex, "backend", peer, timeout.IsCancellationRequested, _options.HandshakeTimeout);

@@ -55,9 +55,28 @@ public class ConnectorTests
         await cancel.CancelAsync();
 
         // Not ConnectFailedException (which does not derive from OperationCanceledException): the caller
-        // asked for this. Its CancellationToken is not compared: today it is the connector's internal
-        // linked token, not the caller's.
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connecting.Guarded(ct));
+        // asked for this, and the exception carries the caller's token.
+        var canceled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connecting.Guarded(ct));
+        Assert.Equal(cancel.Token, canceled.CancellationToken);
+    }
+
+    [Fact]
+    public async Task Canceling_a_TLS_handshake_that_gets_no_answer_throws_operation_canceled_with_the_callers_token()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        silent.Listen();
+        var connector = new TransportConnector(Loopback.TlsClient(TestPki.Create()));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        // The TCP connect succeeds (the backlog takes it); the ClientHello is never answered.
+        var connecting = connector.ConnectAsync(silent.LocalEndPoint!, cancel.Token).AsTask();
+        using var accepted = await silent.AcceptAsync(ct);
+        await cancel.CancelAsync();
+
+        var canceled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connecting.Guarded(ct));
+        Assert.Equal(cancel.Token, canceled.CancellationToken);
     }
 
     [Fact]
