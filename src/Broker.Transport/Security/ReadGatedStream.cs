@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Broker.Transport.Security;
 
 /// <summary>
@@ -50,6 +52,7 @@ internal sealed class ReadGatedStream(Stream inner) : Stream
     /// <summary>The read side stopped reading for good: the gate is free from now on.</summary>
     public void ReadingEnded() => _gate.Release();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // One per record read: pooled, so reads allocate nothing.
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         _gate.Release();

@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using Broker.Transport.Sockets;
 
@@ -124,60 +126,28 @@ internal sealed class TlsPipe : PipeConnection
         + (error is null ? string.Empty : $" ({error.Message})"),
         error);
 
-    protected override async Task<Exception?> SendAsync()
+    // One pipe segment (a pool block, up to 64 KiB) per write. SslStream cuts each write into full 16 KiB
+    // records, so a queue of small frames still leaves as full records; only the end of what is queued makes
+    // a short one. Pooled, so a write that completes asynchronously allocates nothing.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    protected override async ValueTask<int> WriteSomeAsync(ReadOnlySequence<byte> buffer)
     {
-        var reader = OutputPipe.Reader;
+        var segment = buffer.First;
+        await _ssl.WriteAsync(segment).ConfigureAwait(false);
+        return segment.Length;
+    }
+
+    // close_notify, then FIN. The close must not run while the receive loop decrypts (see ReadGatedStream);
+    // and the FIN goes even if close_notify could not, or the peer would wait for the end forever.
+    protected override async ValueTask HalfCloseAsync()
+    {
         try
         {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                if (result.IsCanceled)
-                {
-                    return null;
-                }
-
-                // One pipe segment (a pool block, up to 64 KiB) per write, then hand it back before the next:
-                // the application's paused flush resumes as soon as the backlog falls under the threshold, so it
-                // writes while this loop encrypts, instead of waiting for the whole backlog (up to 1 MiB) to
-                // leave. SslStream cuts each write into full 16 KiB records, so a queue of small frames still
-                // leaves as full records; only the end of what is queued makes a short one.
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    var segment = buffer.First;
-                    await _ssl.WriteAsync(segment).ConfigureAwait(false);
-                    CountSent(segment.Length);
-                    buffer = buffer.Slice(segment.Length);
-                }
-
-                reader.AdvanceTo(buffer.Start);
-                if (result.IsCompleted && buffer.IsEmpty)
-                {
-                    break;
-                }
-            }
-
-            if (AbortReason is null && SendError is null)
-            {
-                // close_notify, then FIN: the peer's Input completes after the last byte. The close must not run
-                // while the receive loop decrypts (see ReadGatedStream); and the FIN goes even if close_notify
-                // could not, or the peer would wait for the end forever.
-                try
-                {
-                    await _transport.CloseExclusivelyAsync(_ssl.ShutdownAsync).ConfigureAwait(false);
-                }
-                finally
-                {
-                    Socket.Shutdown(SocketShutdown.Send);
-                }
-            }
-
-            return null;
+            await _transport.CloseExclusivelyAsync(_ssl.ShutdownAsync).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        finally
         {
-            return Classify(ex, "sending");
+            Socket.Shutdown(SocketShutdown.Send);
         }
     }
 

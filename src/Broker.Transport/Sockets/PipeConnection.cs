@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -168,8 +169,15 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     /// <summary>Fills <see cref="InputPipe"/> until the peer half-closes or fails; returns the error to complete it with.</summary>
     protected abstract Task<Exception?> ReceiveAsync();
 
-    /// <summary>Drains <see cref="OutputPipe"/> until the application completes it, then half-closes; returns the error, if any.</summary>
-    protected abstract Task<Exception?> SendAsync();
+    /// <summary>
+    /// Writes the start of <paramref name="buffer"/> (never empty) to the peer; returns how many bytes it took.
+    /// Taking part of what is queued and handing it back before the next call lets the application's paused
+    /// flush resume as soon as the backlog falls under the threshold, so writing and sending overlap.
+    /// </summary>
+    protected abstract ValueTask<int> WriteSomeAsync(ReadOnlySequence<byte> buffer);
+
+    /// <summary>Everything queued has left: tells the peer no more is coming, so its Input completes after the last byte.</summary>
+    protected abstract ValueTask HalfCloseAsync();
 
     /// <summary>
     /// Counts bytes a pump moved. Each direction has one writer (its pump), so a plain add published by a
@@ -218,6 +226,48 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
         }
 
         await InputPipe.Writer.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    /// <summary>Drains <see cref="OutputPipe"/> until the application completes it, then half-closes; returns the error, if any.</summary>
+    private async Task<Exception?> SendAsync()
+    {
+        var reader = OutputPipe.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    return null;
+                }
+
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    var sent = await WriteSomeAsync(buffer).ConfigureAwait(false);
+                    CountSent(sent);
+                    buffer = buffer.Slice(sent);
+                }
+
+                reader.AdvanceTo(buffer.Start);
+                if (result.IsCompleted && buffer.IsEmpty)
+                {
+                    break;
+                }
+            }
+
+            if (AbortReason is null && SendError is null)
+            {
+                await HalfCloseAsync().ConfigureAwait(false);
+            }
+
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return Classify(ex, "sending");
+        }
     }
 
     private async Task SendLoopAsync()

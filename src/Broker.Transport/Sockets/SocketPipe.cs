@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using Broker.Transport.Security;
 
@@ -84,49 +85,13 @@ internal sealed class SocketPipe : PipeConnection
         }
     }
 
-    protected override async Task<Exception?> SendAsync()
+    // One gathered send of at most 8 blocks (above 8, .NET allocates per send).
+    protected override ValueTask<int> WriteSomeAsync(ReadOnlySequence<byte> buffer) => _sender.SendAsync(Socket, buffer);
+
+    protected override ValueTask HalfCloseAsync()
     {
-        var reader = OutputPipe.Reader;
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                if (result.IsCanceled)
-                {
-                    return null;
-                }
-
-                // One gathered send (at most 8 blocks), then hand the sent blocks back before the next: the
-                // application's paused flush resumes as soon as the backlog falls under the threshold, not
-                // after the whole backlog has left, so writing and sending overlap.
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    var sent = await _sender.SendAsync(Socket, buffer).ConfigureAwait(false);
-                    CountSent(sent);
-                    buffer = buffer.Slice(sent);
-                }
-
-                reader.AdvanceTo(buffer.Start);
-                if (result.IsCompleted && buffer.IsEmpty)
-                {
-                    break;
-                }
-            }
-
-            if (AbortReason is null && SendError is null)
-            {
-                // Everything queued is in the socket: half-close, so the peer's Input completes after the last byte.
-                Socket.Shutdown(SocketShutdown.Send);
-            }
-
-            return null;
-        }
-        catch (Exception ex)
-        {
-            return Classify(ex, "sending");
-        }
+        Socket.Shutdown(SocketShutdown.Send);
+        return ValueTask.CompletedTask;
     }
 
     protected override ValueTask DisposeCoreAsync()
