@@ -3,10 +3,10 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Broker.Transport.Cli.Tests.Support;
+namespace Broker.Transport.Tests.Support;
 
 /// <summary>
-/// A real process (the tool, openssl, kill) with its output collected line by line. Waits are generous and
+/// A real process (the CLI, openssl, kill; shared by the library and CLI test projects) with its output collected line by line. Waits are generous and
 /// fail with the whole transcript; dispose kills the process tree if it still runs, so no test leaves one behind.
 /// </summary>
 internal sealed class ChildProcess : IAsyncDisposable
