@@ -1,3 +1,5 @@
+using Broker.Transport.Connections;
+
 namespace Broker.Transport.Hosting;
 
 /// <summary>
@@ -61,4 +63,15 @@ public sealed class BrokerTransportOptions
 
     /// <summary>How long a TLS handshake may take, on both sides. Defaults to 10 seconds.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Adjusts the listener's options last, after they were built from these settings and the broker config,
+    /// for what has no setting here: <c>MaxPendingHandshakes</c>, <c>AuthorizeClient</c>, the <c>Socket</c>
+    /// options (keep-alive, <c>IdleTimeout</c>, buffer sizes). Code only: configuration does not bind it.
+    /// Defaults to null.
+    /// </summary>
+    public Action<TransportListenerOptions>? ConfigureListener { get; set; }
+
+    /// <summary>Adjusts the connector's options last, as <see cref="ConfigureListener"/> does the listener's. Code only. Defaults to null.</summary>
+    public Action<TransportConnectorOptions>? ConfigureConnector { get; set; }
 }

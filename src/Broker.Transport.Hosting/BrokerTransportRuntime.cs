@@ -111,6 +111,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
                 }
 
                 options.Certificates = Source(backend: true);
+                _options.ConfigureListener?.Invoke(options);
                 _listener = TransportListener.Bind(endpoint, options);
             }
 
@@ -135,6 +136,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
                 };
                 Config.ApplyTo(options);
                 options.Certificates = Source(backend: false);
+                _options.ConfigureConnector?.Invoke(options);
                 _connector = new TransportConnector(options);
             }
 

@@ -145,6 +145,42 @@ public class HostedTransportTests
         await host.StopAsync(ct);
     }
 
+    [Fact]
+    public async Task Options_without_a_setting_are_adjusted_in_code_after_the_settings_and_the_broker_config()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        TransportListenerOptions? adjusted = null;
+        using var host = Build(
+            new()
+            {
+                ["BrokerTransport:Listen"] = "127.0.0.1:0",
+                ["BrokerTransport:HandshakeTimeout"] = "00:00:07",
+            },
+            services => services.Configure<BrokerTransportOptions>(o =>
+            {
+                o.ConfigureListener = listener =>
+                {
+                    // Runs after the settings were applied, so it sees them, and its changes stand.
+                    Assert.Equal(TimeSpan.FromSeconds(7), listener.HandshakeTimeout);
+                    listener.MaxPendingHandshakes = 3;
+                    listener.Socket.IdleTimeout = TimeSpan.FromMinutes(5);
+                    adjusted = listener;
+                };
+                o.ConfigureConnector = connector => connector.ServerIdentity = "backend.elsewhere.svc";
+            }));
+
+        await host.StartAsync(ct);
+
+        var listener = host.Services.GetRequiredService<TransportListener>();
+        var connector = host.Services.GetRequiredService<TransportConnector>();
+        Assert.NotNull(adjusted);
+        Assert.NotNull(adjusted.Certificates); // the callback came after the certificates were set
+        var refused = await Assert.ThrowsAsync<Security.HandshakeException>(() => connector.ConnectAsync(listener.LocalEndPoint, ct).AsTask().Guarded(ct));
+        Assert.Equal(Security.HandshakeFailureReason.IdentityNotAllowed, refused.Reason);
+        Assert.Contains("backend.elsewhere.svc", refused.Message, StringComparison.Ordinal);
+        await host.StopAsync(ct);
+    }
+
     internal static IHost Build(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
