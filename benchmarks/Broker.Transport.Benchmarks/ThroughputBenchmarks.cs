@@ -82,22 +82,7 @@ public class ThroughputBenchmarks : IProbeWorkloads
         _socketClient?.Dispose();
         _socketServer?.Dispose();
 
-        if (_transportClient is not null)
-        {
-            await _transportClient.Output.CompleteAsync();
-            await _transportReceiver;
-            await _transportClient.DisposeAsync();
-        }
-
-        if (_transportServer is not null)
-        {
-            await _transportServer.DisposeAsync();
-        }
-
-        if (_listener is not null)
-        {
-            await _listener.DisposeAsync();
-        }
+        await TlsLoopback.CloseAsync(_transportClient, _transportReceiver, _transportServer, _listener);
     }
 
     /// <summary>(a) The bulk baseline: 64 KiB writes on a plain socket.</summary>
