@@ -65,6 +65,24 @@ internal static class LoopbackPairs
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="count"/> frames through <paramref name="connection"/>, cycling through
+    /// <paramref name="frames"/> (all of one size), one flush per frame, and returns once the receiver behind
+    /// <paramref name="progress"/> has counted every byte.
+    /// </summary>
+    public static async ValueTask SendFramesFlushEachAsync(TransportConnection connection, ReceiveProgress progress, byte[][] frames, int count)
+    {
+        var received = progress.Expect((long)count * frames[0].Length);
+        var output = connection.Output;
+        for (var i = 0; i < count; i++)
+        {
+            output.WriteFrame(frames[i % frames.Length]);
+            await output.FlushAsync();
+        }
+
+        await received;
+    }
+
     /// <summary>Reads frames until the peer half-closes, counting payload bytes, as a broker's reader would.</summary>
     public static async Task DrainFramesAsync(TransportConnection connection, ReceiveProgress progress, int maxFrameSize)
     {

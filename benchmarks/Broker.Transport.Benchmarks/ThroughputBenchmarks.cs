@@ -40,7 +40,7 @@ public class ThroughputBenchmarks : IProbeWorkloads
 
     private readonly ReceiveProgress _socketProgress = new();
     private readonly ReceiveProgress _transportProgress = new();
-    private byte[] _bulk = [];
+    private byte[][] _bulk = []; // one 64 KiB payload
     private byte[][] _small = [];
     private byte[] _packed = [];
     private Socket? _socketClient;
@@ -56,7 +56,7 @@ public class ThroughputBenchmarks : IProbeWorkloads
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _bulk = Telemetry.FixedSize(1, BulkSize, seed: 7)[0];
+        _bulk = Telemetry.FixedSize(1, BulkSize, seed: 7);
         _small = Telemetry.FixedSize(DistinctSmall, SmallSize, seed: 12);
         _packed = new byte[PackedWriteSize];
         for (var i = 0; i < SmallPerPackedWrite; i++)
@@ -82,22 +82,7 @@ public class ThroughputBenchmarks : IProbeWorkloads
         _socketClient?.Dispose();
         _socketServer?.Dispose();
 
-        if (_transportClient is not null)
-        {
-            await _transportClient.Output.CompleteAsync();
-            await _transportReceiver;
-            await _transportClient.DisposeAsync();
-        }
-
-        if (_transportServer is not null)
-        {
-            await _transportServer.DisposeAsync();
-        }
-
-        if (_listener is not null)
-        {
-            await _listener.DisposeAsync();
-        }
+        await TlsLoopback.CloseAsync(_transportClient, _transportReceiver, _transportServer, _listener);
     }
 
     /// <summary>(a) The bulk baseline: 64 KiB writes on a plain socket.</summary>
@@ -109,7 +94,7 @@ public class ThroughputBenchmarks : IProbeWorkloads
         var stream = _socketStream!;
         for (var i = 0; i < BulkCount; i++)
         {
-            await stream.WriteAsync(_bulk);
+            await stream.WriteAsync(_bulk[0]);
         }
 
         await received;
@@ -119,18 +104,8 @@ public class ThroughputBenchmarks : IProbeWorkloads
     [Benchmark(OperationsPerInvoke = BulkCount)]
     [BenchmarkCategory(Bulk)]
     [ThroughputFloor(nameof(Socket_64KiB_writes), 0.9)]
-    public async ValueTask Transport_64KiB_frames()
-    {
-        var received = _transportProgress.Expect((long)BulkCount * BulkSize);
-        var output = _transportClient!.Output;
-        for (var i = 0; i < BulkCount; i++)
-        {
-            output.WriteFrame(_bulk);
-            await output.FlushAsync();
-        }
-
-        await received;
-    }
+    public ValueTask Transport_64KiB_frames()
+        => LoopbackPairs.SendFramesFlushEachAsync(_transportClient!, _transportProgress, _bulk, BulkCount);
 
     /// <summary>(b) The ideal small-message baseline: 256-byte messages packed 64 to a 16 KiB write on a plain socket.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = SmallCount)]
@@ -151,19 +126,8 @@ public class ThroughputBenchmarks : IProbeWorkloads
     [Benchmark(OperationsPerInvoke = SmallCount)]
     [BenchmarkCategory(Small)]
     [ThroughputFloor(nameof(Socket_256B_packed_16KiB_writes), 0.7)]
-    public async ValueTask Transport_256B_frames_flush_each()
-    {
-        var received = _transportProgress.Expect((long)SmallCount * SmallSize);
-        var output = _transportClient!.Output;
-        var small = _small;
-        for (var i = 0; i < SmallCount; i++)
-        {
-            output.WriteFrame(small[i % DistinctSmall]);
-            await output.FlushAsync();
-        }
-
-        await received;
-    }
+    public ValueTask Transport_256B_frames_flush_each()
+        => LoopbackPairs.SendFramesFlushEachAsync(_transportClient!, _transportProgress, _small, SmallCount);
 
     /// <inheritdoc />
     IEnumerable<ProbeWorkload> IProbeWorkloads.Workloads() =>

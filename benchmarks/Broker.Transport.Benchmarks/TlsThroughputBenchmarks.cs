@@ -3,7 +3,6 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Broker.Transport.Certificates;
 using Broker.Transport.Connections;
-using Broker.Transport.Framing;
 
 namespace Broker.Transport.Benchmarks;
 
@@ -36,7 +35,7 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
     private readonly ReceiveProgress _sslProgress = new();
     private readonly ReceiveProgress _enabledProgress = new();
     private readonly ReceiveProgress _disabledProgress = new();
-    private byte[] _bulk = [];
+    private byte[][] _bulk = []; // one 64 KiB payload
     private byte[][] _small = [];
     private InternalIssuer? _issuer;
     private SslStream? _sslClient;
@@ -56,7 +55,7 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
     public async Task SetupAsync()
     {
         // The same seeds as ThroughputBenchmarks: the same bytes move in both classes.
-        _bulk = Telemetry.FixedSize(1, BulkSize, seed: 7)[0];
+        _bulk = Telemetry.FixedSize(1, BulkSize, seed: 7);
         _small = Telemetry.FixedSize(DistinctSmall, SmallSize, seed: 12);
         _issuer = TlsLoopback.StartIssuer();
 
@@ -89,7 +88,7 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
         var stream = _sslClient!;
         for (var i = 0; i < BulkCount; i++)
         {
-            await stream.WriteAsync(_bulk);
+            await stream.WriteAsync(_bulk[0]);
         }
 
         await received;
@@ -99,12 +98,12 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
     [Benchmark(OperationsPerInvoke = BulkCount)]
     [BenchmarkCategory(ThroughputBenchmarks.Bulk)]
     [ThroughputFloor(nameof(SslStream_64KiB_writes), 0.9)]
-    public ValueTask Enabled_64KiB_frames() => SendBulkAsync(_enabledClient!, _enabledProgress);
+    public ValueTask Enabled_64KiB_frames() => LoopbackPairs.SendFramesFlushEachAsync(_enabledClient!, _enabledProgress, _bulk, BulkCount);
 
     /// <summary>The same with encryption Disabled.</summary>
     [Benchmark(OperationsPerInvoke = BulkCount)]
     [BenchmarkCategory(ThroughputBenchmarks.Bulk)]
-    public ValueTask Disabled_64KiB_frames() => SendBulkAsync(_disabledClient!, _disabledProgress);
+    public ValueTask Disabled_64KiB_frames() => LoopbackPairs.SendFramesFlushEachAsync(_disabledClient!, _disabledProgress, _bulk, BulkCount);
 
     /// <summary>The naive small-message baseline: one SslStream <c>WriteAsync</c> (one TLS record, one send) per 256-byte message.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = SmallCount)]
@@ -127,12 +126,12 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
     [BenchmarkCategory(ThroughputBenchmarks.Small)]
     [ThroughputFloor(nameof(SslStream_256B_write_each), 25)]
     [ThroughputFloor(nameof(Disabled_256B_frames_flush_each), 0.8)]
-    public ValueTask Enabled_256B_frames_flush_each() => SendSmallAsync(_enabledClient!, _enabledProgress);
+    public ValueTask Enabled_256B_frames_flush_each() => LoopbackPairs.SendFramesFlushEachAsync(_enabledClient!, _enabledProgress, _small, SmallCount);
 
     /// <summary>The same with encryption Disabled.</summary>
     [Benchmark(OperationsPerInvoke = SmallCount)]
     [BenchmarkCategory(ThroughputBenchmarks.Small)]
-    public ValueTask Disabled_256B_frames_flush_each() => SendSmallAsync(_disabledClient!, _disabledProgress);
+    public ValueTask Disabled_256B_frames_flush_each() => LoopbackPairs.SendFramesFlushEachAsync(_disabledClient!, _disabledProgress, _small, SmallCount);
 
     /// <inheritdoc />
     IEnumerable<ProbeWorkload> IProbeWorkloads.Workloads() =>
@@ -144,31 +143,4 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
         new(nameof(Enabled_256B_frames_flush_each), Enabled_256B_frames_flush_each, SmallCount),
         new(nameof(Disabled_256B_frames_flush_each), Disabled_256B_frames_flush_each, SmallCount),
     ];
-
-    private async ValueTask SendBulkAsync(TransportConnection connection, ReceiveProgress progress)
-    {
-        var received = progress.Expect((long)BulkCount * BulkSize);
-        var output = connection.Output;
-        for (var i = 0; i < BulkCount; i++)
-        {
-            output.WriteFrame(_bulk);
-            await output.FlushAsync();
-        }
-
-        await received;
-    }
-
-    private async ValueTask SendSmallAsync(TransportConnection connection, ReceiveProgress progress)
-    {
-        var received = progress.Expect((long)SmallCount * SmallSize);
-        var output = connection.Output;
-        var small = _small;
-        for (var i = 0; i < SmallCount; i++)
-        {
-            output.WriteFrame(small[i % DistinctSmall]);
-            await output.FlushAsync();
-        }
-
-        await received;
-    }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Security;
 
@@ -8,9 +7,6 @@ namespace Broker.Transport.Cli.CommandLine;
 /// <summary>One-line descriptions of certificates and connections, the same in every command's output.</summary>
 internal static class Describe
 {
-    /// <summary>The SHA-256 thumbprint in hexadecimal, as <see cref="PeerCertificateInfo.Thumbprint"/> gives it.</summary>
-    public static string Sha256(X509Certificate2 certificate) => certificate.GetCertHashString(HashAlgorithmName.SHA256);
-
     /// <summary><c>CN=localhost [DNS:localhost, IP:127.0.0.1] sha256 AB12..., valid until 2026-12-09 16:50:00Z</c>.</summary>
     public static string Certificate(X509Certificate2 certificate)
     {
