@@ -139,15 +139,14 @@ public class InternalIssuerFailureTests
         var ct = TestContext.Current.CancellationToken;
         var issuer = InternalIssuer.Start(new InternalIssuerOptions());
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = issuer.Backend });
-        var refused = new TaskCompletionSource<HandshakeFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
-        listener.HandshakeFailed += (_, e) => refused.TrySetResult(e);
+        var refused = listener.NextFailure();
         var frontend = new CertificateCredentials(issuer.FrontendSide.Leaf!, null, issuer.TrustBundle);
         issuer.Dispose();
 
         // The frontend still has its certificate; the backend's source is gone.
         var connector = new TransportConnector(new TransportConnectorOptions { Certificates = new StaticCertificateSource(frontend), ServerIdentity = "localhost" });
         await Assert.ThrowsAsync<HandshakeException>(async () => await connector.ConnectAsync(listener.LocalEndPoint, ct));
-        var failure = await refused.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var failure = await refused.WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(HandshakeFailureReason.LocalCertificateUnavailable, failure.Error.Reason);
         Assert.Contains("disposed", failure.Error.Message);
 

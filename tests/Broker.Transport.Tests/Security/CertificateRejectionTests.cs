@@ -34,15 +34,10 @@ public class CertificateRejectionTests
     {
         var pki = TestPki.Create();
         var self = TestPki.SelfSigned("backend", ["localhost"]).TrustingOnly(pki.Bundle);
-        await using var listener = Loopback.ListenTls(pki, credentials: self);
 
-        var refused = listener.NextFailure();
-        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
-
-        var error = Refusals.AssertHandshake(clientError, HandshakeFailureReason.UntrustedChain, "does not chain to the internal trust bundle");
+        var error = await AssertFrontendRefusesBackendAsync(pki, self, HandshakeFailureReason.UntrustedChain, "does not chain to the internal trust bundle");
         Assert.Contains("It is self-signed.", error.Message, StringComparison.Ordinal);
         Assert.Contains("backend's certificate CN=backend", error.Message, StringComparison.Ordinal);
-        await listener.AssertBackendDroppedAsync(refused);
     }
 
     [Fact]
@@ -50,14 +45,9 @@ public class CertificateRejectionTests
     {
         var pki = TestPki.Create();
         var stranger = TestPki.Create("Some Other CA");
-        await using var listener = Loopback.ListenTls(pki, credentials: stranger.Backend().TrustingOnly(pki.Bundle));
 
-        var refused = listener.NextFailure();
-        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
-
-        var error = Refusals.AssertHandshake(clientError, HandshakeFailureReason.UntrustedChain, "issued by CN=Some Other CA, does not chain to the internal trust bundle (CN=Broker Test Internal CA)");
+        var error = await AssertFrontendRefusesBackendAsync(pki, stranger.Backend().TrustingOnly(pki.Bundle), HandshakeFailureReason.UntrustedChain, "issued by CN=Some Other CA, does not chain to the internal trust bundle (CN=Broker Test Internal CA)");
         Assert.DoesNotContain("self-signed", error.Message, StringComparison.Ordinal);
-        await listener.AssertBackendDroppedAsync(refused);
     }
 
     [Fact]
@@ -81,13 +71,9 @@ public class CertificateRejectionTests
     {
         var pki = TestPki.Create();
         var now = DateTimeOffset.UtcNow;
-        await using var listener = Loopback.ListenTls(pki, credentials: pki.Backend(s => s with { NotBefore = now.AddHours(-20), NotAfter = now.AddMinutes(-5) }));
+        var expired = pki.Backend(s => s with { NotBefore = now.AddHours(-20), NotAfter = now.AddMinutes(-5) });
 
-        var refused = listener.NextFailure();
-        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
-
-        Refusals.AssertHandshake(clientError, HandshakeFailureReason.Expired, "The backend's certificate CN=backend has expired");
-        await listener.AssertBackendDroppedAsync(refused);
+        await AssertFrontendRefusesBackendAsync(pki, expired, HandshakeFailureReason.Expired, "The backend's certificate CN=backend has expired");
     }
 
     [Fact]
@@ -112,13 +98,9 @@ public class CertificateRejectionTests
     {
         var pki = TestPki.Create();
         var now = DateTimeOffset.UtcNow;
-        await using var listener = Loopback.ListenTls(pki, credentials: pki.Backend(s => s with { NotBefore = now.AddHours(2), NotAfter = now.AddDays(7) }));
+        var early = pki.Backend(s => s with { NotBefore = now.AddHours(2), NotAfter = now.AddDays(7) });
 
-        var refused = listener.NextFailure();
-        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
-
-        Refusals.AssertHandshake(clientError, HandshakeFailureReason.NotYetValid, "The backend's certificate CN=backend is not valid yet");
-        await listener.AssertBackendDroppedAsync(refused);
+        await AssertFrontendRefusesBackendAsync(pki, early, HandshakeFailureReason.NotYetValid, "The backend's certificate CN=backend is not valid yet");
     }
 
     [Fact]
@@ -140,12 +122,23 @@ public class CertificateRejectionTests
     public async Task A_backend_certificate_without_the_server_authentication_EKU_is_refused_by_the_frontend()
     {
         var pki = TestPki.Create();
-        await using var listener = Loopback.ListenTls(pki, credentials: pki.Backend(s => s with { ServerAuthentication = false, ClientAuthentication = true }));
+        var clientOnly = pki.Backend(s => s with { ServerAuthentication = false, ClientAuthentication = true });
 
+        await AssertFrontendRefusesBackendAsync(pki, clientOnly, HandshakeFailureReason.WrongKeyUsage, "lacks the extended key usage its role needs (server authentication, 1.3.6.1.5.5.7.3.1)");
+    }
+
+    /// <summary>
+    /// A frontend trusting <paramref name="pki"/> connects to a backend presenting <paramref name="backend"/>:
+    /// checks the frontend's refusal (reason and message) and that the backend drops the connection too.
+    /// </summary>
+    private static async Task<HandshakeException> AssertFrontendRefusesBackendAsync(TestPki pki, CertificateCredentials backend, HandshakeFailureReason reason, string messagePart)
+    {
+        await using var listener = Loopback.ListenTls(pki, credentials: backend);
         var refused = listener.NextFailure();
         var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki), listener.LocalEndPoint);
 
-        Refusals.AssertHandshake(clientError, HandshakeFailureReason.WrongKeyUsage, "lacks the extended key usage its role needs (server authentication, 1.3.6.1.5.5.7.3.1)");
+        var error = Refusals.AssertHandshake(clientError, reason, messagePart);
         await listener.AssertBackendDroppedAsync(refused);
+        return error;
     }
 }

@@ -45,8 +45,7 @@ public class MutualTlsTests
         var pki = TestPki.Create();
         var stranger = TestPki.Create("Some Other CA");
         await using var listener = Loopback.ListenTls(pki);
-        var refused = new TaskCompletionSource<HandshakeFailedEventArgs>();
-        listener.HandshakeFailed += (_, e) => refused.TrySetResult(e);
+        var refused = listener.NextFailure();
 
         // The frontend trusts the right root, but its own certificate comes from a CA the backend does not trust.
         var foreign = stranger.Frontend();
@@ -58,7 +57,7 @@ public class MutualTlsTests
             Assert.Fail($"The refused client read: completed={result.IsCompleted} length={result.Buffer.Length}");
         });
 
-        var serverSide = await refused.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var serverSide = await refused.WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(HandshakeFailureReason.UntrustedChain, serverSide.Error.Reason);
         Assert.Contains("does not chain to the internal trust bundle", serverSide.Error.Message);
         Assert.True(clientError is HandshakeException, clientError?.Message);

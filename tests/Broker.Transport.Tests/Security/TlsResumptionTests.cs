@@ -116,8 +116,7 @@ public sealed class TlsResumptionTests
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(backend, trust: [a.Root, b.Root]));
         using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1) });
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source });
-        var refused = new TaskCompletionSource<HandshakeFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
-        listener.HandshakeFailed += (_, e) => refused.TrySetResult(e);
+        var refused = listener.NextFailure();
         await using var relay = new TlsHandshakeRelay(listener.LocalEndPoint);
         var frontend = new CertificateCredentials(a.Frontend().Certificate, null, b.Bundle);
         var client = new TransportConnectorOptions { Certificates = new StaticCertificateSource(frontend), ServerIdentity = "localhost" };
@@ -143,7 +142,7 @@ public sealed class TlsResumptionTests
         }
 
         Assert.Equal(0, received);
-        var failure = await refused.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var failure = await refused.WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(HandshakeFailureReason.UntrustedChain, failure.Error.Reason);
         TestContext.Current.SendDiagnosticMessage($"Trust removed on the backend: {await relay.NextAsync(ct)}");
     }
