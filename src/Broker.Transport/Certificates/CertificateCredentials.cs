@@ -82,4 +82,30 @@ public sealed class CertificateCredentials
         policy.ApplicationPolicy.Add(requiredUsage);
         return policy;
     }
+
+    /// <summary>The root in the trust bundle the leaf chains to (through the intermediates), by name; null when none matches.</summary>
+    internal X509Certificate2? SigningRoot()
+    {
+        var issuer = Certificate.IssuerName.RawData;
+        for (var depth = 0; depth <= Intermediates.Count; depth++)
+        {
+            foreach (var root in TrustBundle)
+            {
+                if (root.SubjectName.RawData.AsSpan().SequenceEqual(issuer))
+                {
+                    return root;
+                }
+            }
+
+            var next = Intermediates.FirstOrDefault(c => c.SubjectName.RawData.AsSpan().SequenceEqual(issuer));
+            if (next is null)
+            {
+                return null;
+            }
+
+            issuer = next.IssuerName.RawData;
+        }
+
+        return null;
+    }
 }

@@ -40,7 +40,7 @@ internal static class CertificateHealth
         }
 
         var leaf = credentials.Certificate;
-        var root = TransportMetrics.SigningRoot(credentials);
+        var root = credentials.SigningRoot();
         var leafRenewal = policy.RenewalTime(Utc(leaf.NotBefore), Utc(leaf.NotAfter));
         var data = new Dictionary<string, object>
         {

@@ -63,32 +63,6 @@ internal sealed partial class TransportMetrics
         }
     }
 
-    /// <summary>The root in <paramref name="credentials"/>' trust bundle its leaf chains to (through its intermediates), by name; null when none matches.</summary>
-    public static X509Certificate2? SigningRoot(CertificateCredentials credentials)
-    {
-        var issuer = credentials.Certificate.IssuerName.RawData;
-        for (var depth = 0; depth <= credentials.Intermediates.Count; depth++)
-        {
-            foreach (var root in credentials.TrustBundle)
-            {
-                if (root.SubjectName.RawData.AsSpan().SequenceEqual(issuer))
-                {
-                    return root;
-                }
-            }
-
-            var next = credentials.Intermediates.FirstOrDefault(c => c.SubjectName.RawData.AsSpan().SequenceEqual(issuer));
-            if (next is null)
-            {
-                return null;
-            }
-
-            issuer = next.IssuerName.RawData;
-        }
-
-        return null;
-    }
-
     private IEnumerable<Measurement<long>> ObserveBytesSent() => ObserveBytes(sent: true);
 
     private IEnumerable<Measurement<long>> ObserveBytesReceived() => ObserveBytes(sent: false);
@@ -116,7 +90,7 @@ internal sealed partial class TransportMetrics
 
     private List<Measurement<double>> ObserveLeafExpiry() => ObserveExpiry(static c => c.Certificate);
 
-    private List<Measurement<double>> ObserveRootExpiry() => ObserveExpiry(SigningRoot);
+    private List<Measurement<double>> ObserveRootExpiry() => ObserveExpiry(static c => c.SigningRoot());
 
     private List<Measurement<double>> ObserveExpiry(Func<CertificateCredentials, X509Certificate2?> pick)
     {

@@ -63,6 +63,25 @@ internal sealed class HandshakeFailure
         return again.Build(certificate) ? now : null;
     }
 
+    /// <summary>
+    /// Checks a peer's chain as <see cref="CheckChain(string, X509Certificate2, X509Chain?, SslPolicyErrors, X509Certificate2Collection, string)"/>
+    /// does, against the trust bundle of <paramref name="started"/>, or of now when the chain holds only there
+    /// (see <see cref="TrustedNow"/>).
+    /// </summary>
+    public bool CheckChain(string peerRole, ICertificateSource source, CertificateCredentials started, X509Certificate2 certificate, X509Chain? chain, SslPolicyErrors errors, bool peerIsServer, string requiredUsage)
+    {
+        var trust = started.TrustBundle;
+        if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0
+            && TrustedNow(source, started, certificate, chain, peerIsServer) is { } now)
+        {
+            // The peer's leaf comes from a root this side began to trust after the handshake started.
+            errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;
+            trust = now.TrustBundle;
+        }
+
+        return CheckChain(peerRole, certificate, chain, errors, trust, requiredUsage);
+    }
+
     /// <summary>Checks a peer's chain as SslStream built it against the pinned policy; records and returns false on failure.</summary>
     public bool CheckChain(string peerRole, X509Certificate2 certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection trustBundle, string requiredUsage)
     {

@@ -107,16 +107,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
 
             // The name is checked below (DNS, IP or URI SAN), so SslStream's DNS-only name check is set aside.
             errors &= ~SslPolicyErrors.RemoteCertificateNameMismatch;
-            var trust = credentials.TrustBundle;
-            if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0
-                && HandshakeFailure.TrustedNow(_options.Certificates!, credentials, leaf, chain, peerIsServer: true) is { } now)
-            {
-                // The backend's leaf comes from a root this side began to trust after the handshake started.
-                errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;
-                trust = now.TrustBundle;
-            }
-
-            if (!failure.CheckChain("backend", leaf, chain, errors, trust, "server authentication, 1.3.6.1.5.5.7.3.1"))
+            if (!failure.CheckChain("backend", _options.Certificates!, credentials, leaf, chain, errors, peerIsServer: true, "server authentication, 1.3.6.1.5.5.7.3.1"))
             {
                 return false;
             }

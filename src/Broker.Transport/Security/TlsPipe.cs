@@ -71,8 +71,7 @@ internal sealed class TlsPipe : PipeConnection
 
                 receivedAny = true;
                 mayHaveMore = received >= MaxRecordPlaintext || received == memory.Length;
-                CountReceived(received);
-                MarkReceived();
+                Received(received);
                 writer.Advance(received);
                 unflushed += received;
 

@@ -151,16 +151,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
             }
 
             var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-            var trust = credentials.TrustBundle;
-            if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0
-                && HandshakeFailure.TrustedNow(_options.Certificates!, credentials, leaf, chain, peerIsServer: false) is { } now)
-            {
-                // As on the frontend: trust is what the source holds when the peer's certificate arrives.
-                errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;
-                trust = now.TrustBundle;
-            }
-
-            if (!failure.CheckChain("frontend", leaf, chain, errors, trust, "client authentication, 1.3.6.1.5.5.7.3.2"))
+            if (!failure.CheckChain("frontend", _options.Certificates!, credentials, leaf, chain, errors, peerIsServer: false, "client authentication, 1.3.6.1.5.5.7.3.2"))
             {
                 return false;
             }

@@ -43,8 +43,8 @@ internal abstract partial class PipeConnection
         _idleTimeout = options.IdleTimeout;
     }
 
-    /// <summary>Called by the receive loop for every receive that brought bytes.</summary>
-    protected void MarkReceived()
+    /// <summary>Bytes arrived: the idle timer, if any, starts over from now.</summary>
+    private void MarkReceived()
     {
         if (_idleTimer is not null)
         {

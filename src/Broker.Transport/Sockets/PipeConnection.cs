@@ -180,13 +180,18 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
     protected abstract ValueTask HalfCloseAsync();
 
     /// <summary>
-    /// Counts bytes a pump moved. Each direction has one writer (its pump), so a plain add published by a
-    /// volatile write is enough: once per socket call, no interlocked operation, nothing when nobody reads.
+    /// Called by the receive loop for every receive that brought bytes: counts them and marks the peer alive.
+    /// Each direction's count has one writer (its pump), so a plain add published by a volatile write is
+    /// enough: once per receive, no interlocked operation.
     /// </summary>
-    protected void CountSent(int bytes) => Volatile.Write(ref _bytesSent, _bytesSent + bytes);
+    protected void Received(int bytes)
+    {
+        Volatile.Write(ref _bytesReceived, _bytesReceived + bytes);
+        MarkReceived();
+    }
 
-    /// <inheritdoc cref="CountSent"/>
-    protected void CountReceived(int bytes) => Volatile.Write(ref _bytesReceived, _bytesReceived + bytes);
+    /// <inheritdoc cref="Received"/>
+    private void CountSent(int bytes) => Volatile.Write(ref _bytesSent, _bytesSent + bytes);
 
     /// <summary>Releases what the subclass owns beyond the socket.</summary>
     protected virtual ValueTask DisposeCoreAsync() => ValueTask.CompletedTask;

@@ -69,8 +69,7 @@ internal sealed class SocketPipe : PipeConnection
 
                 // A full buffer says the socket probably holds more: skip the wait next time.
                 mayHaveMore = received == memory.Length;
-                CountReceived(received);
-                MarkReceived();
+                Received(received);
                 writer.Advance(received);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)
