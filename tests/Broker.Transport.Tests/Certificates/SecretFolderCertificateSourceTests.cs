@@ -47,9 +47,9 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.False(Directory.Exists(Path.Combine(folder.Path, stampBefore!)), "kubelet removes the old timestamped folder.");
 
         // Polled, not watched: nothing changes until the poll.
-        time.Advance(Poll - TimeSpan.FromSeconds(1));
+        await time.AdvanceAndPollAsync(source, Poll - TimeSpan.FromSeconds(1));
         Assert.Equal(first.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
-        time.Advance(TimeSpan.FromSeconds(1));
+        await time.AdvanceAndPollAsync(source, TimeSpan.FromSeconds(1));
         Assert.Equal(second.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
         Assert.Equal(1, changes);
         Assert.Null(source.LastError);
@@ -60,7 +60,7 @@ public sealed class SecretFolderCertificateSourceTests
         await after.PingAsync("new certificate", ct);
 
         // Polls that find the same content change nothing.
-        time.Advance(Poll * 3);
+        await time.AdvanceAndPollAsync(source, Poll * 3);
         Assert.Equal(1, changes);
     }
 
@@ -80,7 +80,7 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Equal(first.Certificate.Thumbprint, before.FrontendSeenByServer);
         var second = pki.Frontend();
         folder.Write(KubeletSecretFolder.Payload(second));
-        time.Advance(Poll);
+        await time.AdvanceAndPollAsync(source, Poll);
 
         await using var after = await Link.ConnectAsync(listener, client, ct);
         Assert.Equal(second.Certificate.Thumbprint, after.FrontendSeenByServer);
@@ -169,7 +169,7 @@ public sealed class SecretFolderCertificateSourceTests
         }
 
         // The poll refuses it again; the good set stays in use for new handshakes.
-        time.Advance(Poll);
+        await time.AdvanceAndPollAsync(source, Poll);
         Assert.NotNull(source.LastError);
         Assert.Equal(version, source.GetCurrent().Version);
         await using (var link = await Link.ConnectAsync(listener, client, ct))
@@ -182,7 +182,7 @@ public sealed class SecretFolderCertificateSourceTests
         // A good update afterwards is taken at the next poll.
         var fixedSet = pki.Backend();
         folder.Write(KubeletSecretFolder.Payload(fixedSet));
-        time.Advance(Poll);
+        await time.AdvanceAndPollAsync(source, Poll);
         Assert.Null(source.LastError);
         Assert.Equal(fixedSet.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
         await using (var link = await Link.ConnectAsync(listener, client, ct))
@@ -195,7 +195,7 @@ public sealed class SecretFolderCertificateSourceTests
     }
 
     [Fact]
-    public void A_set_refused_for_clock_skew_is_taken_once_it_becomes_valid_without_changing()
+    public async Task A_set_refused_for_clock_skew_is_taken_once_it_becomes_valid_without_changing()
     {
         var pki = TestPki.Create();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(pki.Backend()));
@@ -206,10 +206,10 @@ public sealed class SecretFolderCertificateSourceTests
         folder.Write(KubeletSecretFolder.Payload(early));
 
         // Polls at 10, 20 and 30 s refuse it; the one at 40 s takes the same files.
-        time.Advance(Poll * 3);
+        await time.AdvanceAndPollAsync(source, Poll * 3);
         Assert.Contains("not valid now", source.LastError?.Message, StringComparison.Ordinal);
         Assert.NotEqual(early.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
-        time.Advance(Poll);
+        await time.AdvanceAndPollAsync(source, Poll);
         Assert.Null(source.LastError);
         Assert.Equal(early.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
     }

@@ -136,24 +136,29 @@ public class IdentityTests
     }
 
     [Fact]
-    public async Task A_wildcard_client_certificate_matches_one_label_of_an_allowed_identity()
+    public async Task A_wildcard_client_certificate_never_satisfies_an_allowed_identity()
     {
-        var ct = TestContext.Current.CancellationToken;
+        // An allow-list names exact identities: a frontend whose only name is *.broker.svc is not frontend.broker.svc.
         var pki = TestPki.Create();
-        await using var listener = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add("frontend-0.frontends.broker.svc"));
-        var wildcard = pki.Frontend(s => s with { DnsNames = ["*.frontends.broker.svc"] });
+        await using var listener = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add("frontend.broker.svc"));
+        var refused = listener.NextFailure();
+        var wildcard = pki.Frontend(s => s with { DnsNames = ["*.broker.svc"], IPAddresses = [] });
 
-        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.TlsClient(pki, wildcard), ct);
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, wildcard), listener.LocalEndPoint);
+
+        var error = await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (frontend.broker.svc)");
+        Assert.Contains("CN=frontend [DNS:*.broker.svc]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("a wildcard name never satisfies one", error.Message, StringComparison.Ordinal);
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+
+        // The same certificate, allowed by its own exact name, is accepted: the refusal above was the wildcard rule.
+        var ct = TestContext.Current.CancellationToken;
+        await using var literal = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add("x.broker.svc"));
+        var exact = pki.Frontend(s => s with { DnsNames = ["x.broker.svc"], IPAddresses = [] });
+        var (client, server) = await Loopback.ConnectAsync(literal, Loopback.TlsClient(pki, exact), ct);
         await using var _ = client;
         await using var __ = server;
-        Assert.Equal(["*.frontends.broker.svc"], server.Security.PeerCertificate!.DnsNames);
-
-        // One label only: a name two labels deep is not covered.
-        await using var strict = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add("a.frontend-0.frontends.broker.svc"));
-        var refused = strict.NextFailure();
-        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, wildcard), strict.LocalEndPoint);
-        await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (a.frontend-0.frontends.broker.svc)");
-        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+        Assert.Equal(["x.broker.svc"], server.Security.PeerCertificate!.DnsNames);
     }
 
     [Fact]
