@@ -80,23 +80,26 @@ internal static class PeerVerifier
 
     private static PeerVerdict? CheckLeaf(X509Certificate2 leaf, Usage usage, string who)
     {
-        X509EnhancedKeyUsageExtension? eku = null;
-        foreach (var extension in leaf.Extensions)
+        var extensions = leaf.Extensions;
+        if (extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority))
         {
-            switch (extension)
+            return PeerVerdict.Refuse(HandshakeFailureReason.WrongKeyUsage, $"{who} is a CA certificate (basicConstraints CA:TRUE); a peer must present a leaf, never a certificate that may issue others.");
+        }
+
+        if (extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } keyUsage)
+        {
+            if ((keyUsage.KeyUsages & (X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign)) != 0)
             {
-                case X509BasicConstraintsExtension { CertificateAuthority: true }:
-                    return PeerVerdict.Refuse(HandshakeFailureReason.WrongKeyUsage, $"{who} is a CA certificate (basicConstraints CA:TRUE); a peer must present a leaf, never a certificate that may issue others.");
-                case X509KeyUsageExtension keyUsage when (keyUsage.KeyUsages & (X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign)) != 0:
-                    return PeerVerdict.Refuse(HandshakeFailureReason.WrongKeyUsage, $"{who} may sign certificates or CRLs (KeyUsage {keyUsage.KeyUsages}); a peer's leaf must not.");
-                case X509KeyUsageExtension keyUsage when (keyUsage.KeyUsages & X509KeyUsageFlags.DigitalSignature) == 0:
-                    return PeerVerdict.Refuse(HandshakeFailureReason.WrongKeyUsage, $"{who} has a KeyUsage extension without digitalSignature (KeyUsage {keyUsage.KeyUsages}); TLS 1.3 signs with the leaf's key, so it must allow it.");
-                case X509EnhancedKeyUsageExtension found:
-                    eku = found;
-                    break;
+                return PeerVerdict.Refuse(HandshakeFailureReason.WrongKeyUsage, $"{who} may sign certificates or CRLs (KeyUsage {keyUsage.KeyUsages}); a peer's leaf must not.");
+            }
+
+            if ((keyUsage.KeyUsages & X509KeyUsageFlags.DigitalSignature) == 0)
+            {
+                return PeerVerdict.Refuse(HandshakeFailureReason.WrongKeyUsage, $"{who} has a KeyUsage extension without digitalSignature (KeyUsage {keyUsage.KeyUsages}); TLS 1.3 signs with the leaf's key, so it must allow it.");
             }
         }
 
+        var eku = extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();
         if (eku is null)
         {
             return PeerVerdict.Refuse(

@@ -162,6 +162,93 @@ public class IdentityTests
     }
 
     [Fact]
+    public async Task A_backend_wildcard_name_matches_one_label_of_the_ServerIdentity_as_TLS_clients_match_servers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki, credentials: pki.Backend(s => s with { DnsNames = ["*.broker.svc"], IPAddresses = [] }));
+
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.TlsClient(pki, serverIdentity: "backend.broker.svc"), ct);
+        await using (client)
+        await using (server)
+        {
+            Assert.Equal(["*.broker.svc"], client.Security.PeerCertificate!.DnsNames);
+        }
+
+        // One label only (RFC 6125, 6.4.3): two labels deep is not covered.
+        var refused = listener.NextFailure();
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, serverIdentity: "a.backend.broker.svc"), listener.LocalEndPoint);
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.IdentityNotAllowed, "does not carry the expected identity 'a.backend.broker.svc'");
+        await listener.AssertBackendDroppedAsync(refused);
+    }
+
+    [Theory]
+    [InlineData("127.1", "127.0.0.1")]
+    [InlineData("0x7f000001", "127.0.0.1")]
+    [InlineData("0:0:0:0:0:0:0:1", "::1")]
+    public void An_identity_written_as_a_lenient_IP_address_is_refused_at_start_naming_the_canonical_form(string lenient, string canonical)
+    {
+        // IPAddress.TryParse reads "127.1" as 127.0.0.1: an allow-list entry so written matched a client with IP SAN 127.0.0.1.
+        var pki = TestPki.Create();
+        var listen = Assert.Throws<ArgumentException>(() => Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add(lenient)));
+        Assert.Equal($"AllowedClientIdentities entry ('{lenient}') reads as the IP address {canonical} but is not written in canonical form; write {canonical}. Identities match exactly.", listen.Message);
+
+        var connect = Assert.Throws<ArgumentException>(() => new TransportConnector(Loopback.TlsClient(pki, serverIdentity: lenient)));
+        Assert.Equal($"ServerIdentity ('{lenient}') reads as the IP address {canonical} but is not written in canonical form; write {canonical}. Identities match exactly.", connect.Message);
+    }
+
+    [Theory]
+    [InlineData("*.broker.svc", "holds a wildcard")]
+    [InlineData("", "is empty")]
+    [InlineData("front end", "holds a space or a control character")]
+    public void An_allowed_identity_that_names_no_exact_peer_is_refused_at_start(string entry, string problem)
+    {
+        var pki = TestPki.Create();
+        var error = Assert.Throws<ArgumentException>(() => Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add(entry)));
+        Assert.StartsWith("AllowedClientIdentities entry ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_IP_address_entry_matches_only_an_IP_SAN_and_a_DNS_entry_only_a_DNS_SAN()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki, o => o.AllowedClientIdentities.Add("127.0.0.1"));
+
+        // IP SAN 127.0.0.1: allowed.
+        var byAddress = pki.Frontend(s => s with { DnsNames = ["frontend"] });
+        var (client, server) = await Loopback.ConnectAsync(listener, Loopback.TlsClient(pki, byAddress), ct);
+        await using (client)
+        await using (server)
+        {
+            Assert.Equal([System.Net.IPAddress.Loopback], server.Security.PeerCertificate!.IPAddresses);
+        }
+
+        // The same text as a DNS name, and no IP SAN: not the same identity.
+        var refused = listener.NextFailure();
+        var byName = pki.Frontend(s => s with { DnsNames = ["127.0.0.1"], IPAddresses = [] });
+        var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, byName), listener.LocalEndPoint);
+        var error = await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (127.0.0.1)");
+        Assert.Contains("[DNS:127.0.0.1]", error.Message, StringComparison.Ordinal);
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+    }
+
+    [Fact]
+    public void PeerCertificateInfo_Matches_is_the_allow_list_rule()
+    {
+        var pki = TestPki.Create();
+        var info = PeerCertificateInfo.From(pki.Frontend(s => s with { DnsNames = ["Frontend.Broker.Svc", "*.frontends.broker.svc"], Uris = ["spiffe://cluster.local/ns/broker/sa/frontend"] }).Certificate);
+
+        Assert.True(info.Matches("frontend.broker.svc"));
+        Assert.True(info.Matches("127.0.0.1"));
+        Assert.True(info.Matches("spiffe://cluster.local/ns/broker/sa/frontend"));
+        Assert.False(info.Matches("frontend-0.frontends.broker.svc"));
+        Assert.False(info.Matches("127.1"));
+        Assert.False(info.Matches("spiffe://cluster.local/ns/broker/sa/Frontend"));
+    }
+
+    [Fact]
     public async Task A_frontend_the_AuthorizeClient_callback_refuses_is_refused_after_the_callback_saw_its_identity()
     {
         var pki = TestPki.Create();

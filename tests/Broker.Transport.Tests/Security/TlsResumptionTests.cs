@@ -173,6 +173,33 @@ public sealed class TlsResumptionTests
         TestContext.Current.SendDiagnosticMessage($"Trust removed on the frontend: {await relay.NextAsync(ct)}");
     }
 
+    [Fact]
+    public async Task A_resumed_session_is_judged_by_the_same_rules_as_a_full_handshake()
+    {
+        // Two backends share one credentials version, so one SSL_CTX and its session tickets: a session made with
+        // the permissive one resumes on the strict one. The strict one's verifier still runs on the resumed
+        // handshake (with the session's certificate) and refuses the frontend it does not allow.
+        var ct = TestContext.Current.CancellationToken;
+        var pki = TestPki.Create();
+        var backend = new StaticCertificateSource(pki.Backend());
+        await using var permissive = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = backend });
+        await using var strict = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = backend, AllowedClientIdentities = { "another-frontend" } });
+        var refused = strict.NextFailure();
+        await using var toPermissive = new TlsHandshakeRelay(permissive.LocalEndPoint);
+        await using var toStrict = new TlsHandshakeRelay(strict.LocalEndPoint);
+        var client = Loopback.TlsClient(pki);
+        await using var first = await ConnectAsync(permissive, client, toPermissive, ct);
+        await using var warm = await ConnectAsync(permissive, client, toPermissive, ct);
+        Assert.True(warm.Seen.ServerResumed);
+
+        var clientError = await Refusals.ConnectExpectingFailureAsync(client, toStrict.LocalEndPoint);
+        var seen = await toStrict.NextAsync(ct);
+        Assert.True(seen.ServerResumed, $"The strict backend did not resume the session ({seen}): the test would not show what it names.");
+        var error = await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (another-frontend)");
+        Assert.Contains("CN=frontend [DNS:frontend, IP:127.0.0.1]", error.Message, StringComparison.Ordinal);
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
+    }
+
     /// <summary>Connects through the relay, exchanges a frame (the client has then read the server's session ticket) and returns what the relay saw.</summary>
     private static async Task<Connected> ConnectAsync(TransportListener listener, TransportConnectorOptions client, TlsHandshakeRelay relay, CancellationToken ct)
     {
