@@ -35,11 +35,7 @@ internal static class BlockRunner
             && (name is "Broker.Transport.dll" or "Broker.Transport.Hosting.dll" || name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal)))]);
 
     private static readonly Lazy<MetadataReference[]> References = new(() =>
-    {
-        var framework = Path.GetDirectoryName(typeof(object).Assembly.Location);
-        return [.. TrustedAssemblies().Where(path => Path.GetDirectoryName(path) == framework).Concat(Libraries.Value)
-            .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))];
-    });
+        [.. FrameworkReferences().Concat(Libraries.Value).Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))]);
 
     /// <summary>
     /// Compiles <paramref name="block"/> into <paramref name="folder"/> and runs it there with
@@ -119,6 +115,29 @@ internal static class BlockRunner
         }
 
         return dll;
+    }
+
+    /// <summary>
+    /// The framework's reference assemblies, as <c>dotnet build</c> compiles against (the SDK's
+    /// Microsoft.NETCore.App.Ref pack of this runtime's major and minor version), so a block cannot use what only
+    /// the implementation exposes; the running framework's own assemblies where no SDK pack is found.
+    /// </summary>
+    private static IEnumerable<string> FrameworkReferences()
+    {
+        var runtime = Path.GetDirectoryName(typeof(object).Assembly.Location)!;       // DOTNET_ROOT/shared/Microsoft.NETCore.App/10.0.x
+        var packs = Path.GetFullPath(Path.Combine(runtime, "..", "..", "..", "packs", "Microsoft.NETCore.App.Ref"));
+        var tfm = $"net{Environment.Version.Major}.{Environment.Version.Minor}";
+        var pack = Directory.Exists(packs)
+            ? Directory.GetDirectories(packs)
+                .Where(dir => Version.TryParse(Path.GetFileName(dir).Split('-')[0], out var v) && v.Major == Environment.Version.Major && v.Minor == Environment.Version.Minor)
+                .Select(dir => Path.Combine(dir, "ref", tfm))
+                .Where(Directory.Exists)
+                .OrderByDescending(dir => Version.Parse(Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(dir))!).Split('-')[0]))
+                .FirstOrDefault()
+            : null;
+        return pack is not null
+            ? Directory.GetFiles(pack, "*.dll")
+            : TrustedAssemblies().Where(path => Path.GetDirectoryName(path) == runtime);
     }
 
     private static string[] TrustedAssemblies()
