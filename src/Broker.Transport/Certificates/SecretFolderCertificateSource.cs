@@ -292,15 +292,16 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
 
             return result;
         }
-        catch (TimeoutException)
+        catch (TimeoutException ex)
         {
-            throw ReadTimedOut(_folder, _reading, _options.ReadTimeout);
+            throw ReadTimedOut(_folder, _reading, _options.ReadTimeout, ex);
         }
     }
 
-    private static CertificateLoadException ReadTimedOut(string folder, string? reading, TimeSpan timeout) => new(
+    private static CertificateLoadException ReadTimedOut(string folder, string? reading, TimeSpan timeout, TimeoutException? timedOut = null) => new(
         $"Reading the certificates in '{folder}' did not finish within {timeout.TotalSeconds:0.###} s (ReadTimeout); it was stuck on '{reading ?? folder}'. "
-        + "A file whose reads block (a hung network or FUSE mount)? The read goes on in the background, no other starts until it ends, and the last good set stays in use.");
+        + "A file whose reads block (a hung network or FUSE mount)? The read goes on in the background, no other starts until it ends, and the last good set stays in use.",
+        timedOut);
 
     private void Accepted()
     {
@@ -316,7 +317,8 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
     {
         // Reported once per distinct cause (the set and the reason), not at every poll; the set is still retried,
         // since one that is not valid yet (clock skew) becomes valid without changing.
-        var cause = (hash is null ? string.Empty : Convert.ToHexString(hash)) + "|" + error.Message;
+        // A read that timed out is one cause, whichever file its message names (the read may be at another by now).
+        var cause = error.InnerException is TimeoutException ? "read timed out" : (hash is null ? string.Empty : Convert.ToHexString(hash)) + "|" + error.Message;
         bool isNew;
         lock (_gate)
         {
