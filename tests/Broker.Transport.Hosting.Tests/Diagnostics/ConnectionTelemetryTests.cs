@@ -42,8 +42,16 @@ public class ConnectionTelemetryTests
         var frames = backend.CreateFrameReader();
         Assert.True(await frames.ReadFrameAsync(ct).Guarded(ct));
         Assert.Equal(1000, frames.Current.Length);
-        sent.RecordObservableInstruments(); // While open: read from the live connection.
-        Assert.Equal(1004, sent.GetMeasurementSnapshot(clear: true).Sum((Side, "frontend"), (Encryption, "enabled")));
+        // While open: read from the live connection. The frontend counts a write once SslStream's write has returned,
+        // which may be after the backend read it: wait for the count (bounded), then check it.
+        long SentNow()
+        {
+            sent.RecordObservableInstruments();
+            return sent.GetMeasurementSnapshot(clear: true).Sum((Side, "frontend"), (Encryption, "enabled"));
+        }
+
+        await WaitForAsync(() => SentNow() == 1004);
+        Assert.Equal(1004, SentNow());
         Assert.False(await frames.ReadFrameAsync(ct).Guarded(ct));
         await backend.Output.WriteFrameAsync(new byte[10], ct);
         await backend.Output.CompleteAsync();
@@ -220,6 +228,58 @@ public class ConnectionTelemetryTests
     /// <summary>The stranger's leaf, trusting the backend's CA: only the backend has reason to refuse.</summary>
     private static CertificateCredentials TrustingOnly(CertificateCredentials credentials, TestPki pki)
         => new(credentials.Certificate, credentials.Intermediates, pki.Bundle);
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_stream_cut_without_close_notify_is_logged_as_truncated_at_Warning_and_counted_apart_from_a_clean_close()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var telemetry = new Telemetry();
+        using var closed = telemetry.Collect<long>("broker.transport.connections.closed");
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki, o => Observe(o, telemetry));
+
+        foreach (var cut in new[] { true, false })
+        {
+            await using var raw = await RawTls.ConnectAsync(listener.LocalEndPoint, ct);
+            await raw.AuthenticateAsync(pki, System.Security.Authentication.SslProtocols.Tls13, pki.Frontend().Certificate, ct).Guarded(ct);
+            var server = await listener.AcceptAsync(ct).AsTask().Guarded(ct) ?? throw new InvalidOperationException("The listener closed.");
+            await raw.Stream.WriteAsync(new byte[] { 0, 0, 0, 1, 42 }, ct);
+            if (cut)
+            {
+                raw.SendFinWithoutCloseNotify();
+            }
+            else
+            {
+                await raw.CloseProperlyAsync();
+            }
+
+            // The backend reads to the end, then closes its side: the connection is finished both ways.
+            var frames = server.CreateFrameReader();
+            Assert.True(await frames.ReadFrameAsync(ct).Guarded(ct));
+            if (cut)
+            {
+                await Assert.ThrowsAsync<ConnectionTruncatedException>(async () => await frames.ReadFrameAsync(ct).Guarded(ct));
+            }
+            else
+            {
+                Assert.False(await frames.ReadFrameAsync(ct).Guarded(ct));
+            }
+
+            await server.DisposeAsync();
+        }
+
+        var lines = await telemetry.EventsAsync(2, count: 2);
+        Assert.Equal(2, lines.Count);
+        var truncated = Assert.Single(lines, l => l.State("End") == "truncated");
+        Assert.Equal(LogLevel.Warning, truncated.Level);
+        Assert.Contains(" closed (truncated) after ", truncated.Message, StringComparison.Ordinal);
+        Assert.IsType<ConnectionTruncatedException>(truncated.Exception);
+        var clean = Assert.Single(lines, l => l.State("End") == "clean");
+        Assert.Equal(LogLevel.Information, clean.Level);
+        Assert.Null(clean.Exception);
+        Assert.Equal(1, closed.GetMeasurementSnapshot().Sum((Side, "backend"), (Encryption, "enabled"), ("broker.transport.connection.end", "truncated")));
+        Assert.Equal(1, closed.GetMeasurementSnapshot().Sum((Side, "backend"), (Encryption, "enabled"), ("broker.transport.connection.end", "clean")));
+    }
 
     private static void Observe(TransportListenerOptions options, Telemetry telemetry)
     {

@@ -24,7 +24,7 @@ public class LogInjectionTests
         var refused = new TaskCompletionSource<HandshakeFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         listener.HandshakeFailed += (_, e) => refused.TrySetResult(e);
 
-        var evil = SelfSigned(EvilName);
+        var evil = SelfSigned(EvilName, pki.Bundle);
         try
         {
             await using var connection = await new TransportConnector(Loopback.TlsClient(pki, evil)).ConnectAsync(listener.LocalEndPoint, ct);
@@ -48,7 +48,7 @@ public class LogInjectionTests
     [Fact]
     public void A_name_with_control_characters_is_escaped_in_the_peers_description_and_cut_after_a_bound()
     {
-        var info = PeerCertificateInfo.From(SelfSigned(EvilName + new string('x', 1000)).Certificate);
+        var info = PeerCertificateInfo.From(SelfSigned(EvilName + new string('x', 1000), TestPki.Create().Bundle).Certificate);
 
         var shown = info.ToString();
 
@@ -62,8 +62,8 @@ public class LogInjectionTests
         Assert.Equal(["frontend\n.evil"], info.DnsNames);
     }
 
-    /// <summary>A self-signed frontend certificate whose common name is <paramref name="commonName"/>, trusting the PKI of the test.</summary>
-    private static CertificateCredentials SelfSigned(string commonName)
+    /// <summary>A self-signed frontend certificate whose common name is <paramref name="commonName"/>, trusting <paramref name="trust"/>.</summary>
+    private static CertificateCredentials SelfSigned(string commonName, X509Certificate2Collection trust)
     {
         var name = new X500DistinguishedNameBuilder();
         name.AddCommonName(commonName);
@@ -81,6 +81,6 @@ public class LogInjectionTests
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
         var now = DateTimeOffset.UtcNow;
         var self = request.CreateSelfSigned(now.AddDays(-1), now.AddDays(1));
-        return new CertificateCredentials(self, null, TestPki.Create().Bundle);
+        return new CertificateCredentials(self, null, trust);
     }
 }
