@@ -123,6 +123,34 @@ public class HostedTransportTests
             error.Failures);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Empty_values_and_identities_that_name_no_exact_peer_are_refused_at_start_naming_their_keys()
+    {
+        // An empty value from configuration used to reach Path.GetFullPath and crash the validator with ArgumentException.
+        var ct = TestContext.Current.CancellationToken;
+        using var host = Build(new()
+        {
+            ["BrokerTransport:Listen"] = "127.0.0.1:0",
+            ["BrokerTransport:ConfigFile"] = "",
+            ["BrokerTransport:BackendCertificateFolder"] = "",
+            ["BrokerTransport:FrontendCertificateFolder"] = " ",
+            ["BrokerTransport:AllowedClientIdentities:0"] = "127.1",
+            ["BrokerTransport:ServerIdentity"] = "*.broker.svc",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+
+        Assert.Equal(
+            [
+                "ConfigFile is empty; it must name the broker config file, such as /etc/broker/broker.json (or be left out).",
+                "BackendCertificateFolder is empty; it must name a mounted Kubernetes TLS Secret (tls.crt, tls.key, ca.crt), or be left out for the embedded issuer.",
+                "FrontendCertificateFolder is empty; it must name a mounted Kubernetes TLS Secret (tls.crt, tls.key, ca.crt), or be left out for the embedded issuer.",
+                "AllowedClientIdentities entry ('127.1') reads as the IP address 127.0.0.1 but is not written in canonical form; write 127.0.0.1. Identities match exactly.",
+                "ServerIdentity ('*.broker.svc') holds a wildcard; an identity names one peer exactly (a certificate's wildcard name never satisfies it).",
+            ],
+            error.Failures);
+    }
+
     [Fact]
     public async Task A_plaintext_host_serves_frames_without_certificates()
     {
