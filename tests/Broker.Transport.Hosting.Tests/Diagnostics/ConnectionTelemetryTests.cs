@@ -16,7 +16,7 @@ public class ConnectionTelemetryTests
     private const string Reason = "broker.transport.handshake.reason";
     private const string Encryption = "broker.transport.encryption";
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_connection_logs_its_opening_and_closing_and_is_measured_on_both_sides()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -102,7 +102,7 @@ public class ConnectionTelemetryTests
         Assert.Equal(14, sent.GetMeasurementSnapshot().Sum((Side, "backend")));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_from_another_CA_is_refused_logged_with_its_reason_and_counted()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -134,7 +134,7 @@ public class ConnectionTelemetryTests
         Assert.Empty(telemetry.Events(1));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_refusing_the_backends_identity_logs_and_counts_its_failed_handshake()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -160,7 +160,7 @@ public class ConnectionTelemetryTests
         Assert.Equal("identity_not_allowed", Assert.Single(durations.GetMeasurementSnapshot()).Tags[Reason]);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_plaintext_frontend_on_an_encrypted_listener_is_refused_as_a_plaintext_peer()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -181,7 +181,7 @@ public class ConnectionTelemetryTests
         Assert.Equal("plaintext_peer", Assert.Single(handshakes.GetMeasurementSnapshot()).Tags[Reason]);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_frontend_on_a_plaintext_listener_is_logged_as_a_TLS_peer_once_its_bytes_arrive()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -207,7 +207,7 @@ public class ConnectionTelemetryTests
         Assert.IsType<EncryptionMismatchException>(closed.Exception);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Expiry_gauges_report_the_seconds_left_of_the_leaf_and_of_the_root_that_signed_it()
     {
         using var telemetry = new Telemetry();

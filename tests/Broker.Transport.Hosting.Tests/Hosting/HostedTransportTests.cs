@@ -13,7 +13,7 @@ namespace Broker.Transport.Hosting.Tests.Hosting;
 /// <summary>A generic host built with AddBrokerTransport: real config files, sockets, certificates.</summary>
 public class HostedTransportTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_host_configured_from_a_broker_config_file_starts_and_serves_frames_with_its_certificates()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -54,7 +54,7 @@ public class HostedTransportTests
         Assert.Null(await listener.AcceptAsync(ct).AsTask().Guarded(ct));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_host_refuses_to_start_on_an_invalid_broker_config_file_with_the_parsers_message()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -77,7 +77,7 @@ public class HostedTransportTests
         Assert.Contains(Path.GetFullPath(file), error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_broker_config_given_inline_in_configuration_is_checked_by_the_same_parser()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -99,7 +99,7 @@ public class HostedTransportTests
         Assert.Contains("advanced.internalCerts.renewBefore", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_host_refuses_to_start_when_a_certificate_folder_is_missing_or_nothing_is_asked_for()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -151,7 +151,7 @@ public class HostedTransportTests
             error.Failures);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_plaintext_host_serves_frames_without_certificates()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -173,7 +173,7 @@ public class HostedTransportTests
         await host.StopAsync(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Options_without_a_setting_are_adjusted_in_code_after_the_settings_and_the_broker_config()
     {
         var ct = TestContext.Current.CancellationToken;

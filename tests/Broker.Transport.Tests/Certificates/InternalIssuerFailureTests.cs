@@ -134,7 +134,7 @@ public class InternalIssuerFailureTests
         issuer.Dispose();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task After_dispose_a_handshake_is_refused_as_LocalCertificateUnavailable()
     {
         var ct = TestContext.Current.CancellationToken;

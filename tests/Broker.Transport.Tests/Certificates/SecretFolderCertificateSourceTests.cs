@@ -23,7 +23,7 @@ public sealed class SecretFolderCertificateSourceTests
         return (pki, pki.Backend(), pki.Frontend());
     });
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_kubelet_update_of_the_backends_Secret_is_taken_within_one_poll_and_old_connections_keep_working()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -64,7 +64,7 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Equal(1, changes);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_kubelet_update_of_the_frontends_Secret_reaches_the_backend_at_the_next_handshake()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -99,7 +99,7 @@ public sealed class SecretFolderCertificateSourceTests
         "ca.crt empty",
     ];
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [MemberData(nameof(BrokenSets))]
     public async Task A_broken_set_is_refused_the_old_certificate_stays_in_use_and_a_later_good_update_is_taken(string broken)
     {
@@ -194,7 +194,7 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Equal(good.Certificate.Thumbprint, established.BackendSeenByClient);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_set_refused_for_clock_skew_is_taken_once_it_becomes_valid_without_changing()
     {
         var pki = TestPki.Create();
@@ -229,7 +229,7 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Contains("does not exist", fileError.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData(PrivateKeyAlgorithm.Ec256, KeyFormat.Pkcs1, "-----BEGIN EC PRIVATE KEY-----")]
     [InlineData(PrivateKeyAlgorithm.Ec256, KeyFormat.Pkcs8, "-----BEGIN PRIVATE KEY-----")]
     [InlineData(PrivateKeyAlgorithm.Rsa2048, KeyFormat.Pkcs1, "-----BEGIN RSA PRIVATE KEY-----")]
@@ -256,7 +256,7 @@ public sealed class SecretFolderCertificateSourceTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_tls_crt_with_an_intermediate_keeps_the_chain_and_peers_trusting_only_the_root_accept_it()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -284,7 +284,7 @@ public sealed class SecretFolderCertificateSourceTests
         await link.PingAsync("through the intermediate", ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_kubelet_helper_swaps_atomically_a_reader_never_finds_the_files_mixed()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -341,7 +341,7 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Single(Directory.GetDirectories(folder.Path, "..20*"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_poll_during_kubelet_swaps_never_refuses_a_good_set()
     {
         // kubelet swaps ..data between a poll's reads of tls.crt, tls.key and ca.crt: the source must not

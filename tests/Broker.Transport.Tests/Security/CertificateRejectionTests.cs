@@ -14,7 +14,7 @@ public class CertificateRejectionTests
     // The refused frontend learns of it as a TLS alert or as a close right after its side of the handshake.
     private const string RefusedHint = "chains to";
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_self_signed_frontend_is_refused_as_untrusted_and_named_self_signed()
     {
         var pki = TestPki.Create();
@@ -30,7 +30,7 @@ public class CertificateRejectionTests
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, RefusedHint);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_self_signed_backend_is_refused_by_the_frontend()
     {
         var pki = TestPki.Create();
@@ -41,7 +41,7 @@ public class CertificateRejectionTests
         Assert.Contains("backend's certificate CN=backend", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_backend_from_another_CA_is_refused_by_the_frontend()
     {
         var pki = TestPki.Create();
@@ -51,7 +51,7 @@ public class CertificateRejectionTests
         Assert.DoesNotContain("self-signed", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_expired_frontend_certificate_is_refused_as_expired()
     {
         var pki = TestPki.Create();
@@ -67,7 +67,7 @@ public class CertificateRejectionTests
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, RefusedHint);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_expired_backend_certificate_is_refused_by_the_frontend()
     {
         var pki = TestPki.Create();
@@ -77,7 +77,7 @@ public class CertificateRejectionTests
         await AssertFrontendRefusesBackendAsync(pki, expired, HandshakeFailureReason.Expired, "The backend's certificate CN=backend has expired");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_certificate_not_valid_yet_is_refused_and_the_message_points_at_the_clocks()
     {
         var pki = TestPki.Create();
@@ -94,7 +94,7 @@ public class CertificateRejectionTests
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, RefusedHint);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_backend_certificate_not_valid_yet_is_refused_by_the_frontend()
     {
         var pki = TestPki.Create();
@@ -104,7 +104,7 @@ public class CertificateRejectionTests
         await AssertFrontendRefusesBackendAsync(pki, early, HandshakeFailureReason.NotYetValid, "The backend's certificate CN=backend is not valid yet");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_certificate_without_the_client_authentication_EKU_is_refused()
     {
         var pki = TestPki.Create();
@@ -119,7 +119,7 @@ public class CertificateRejectionTests
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, RefusedHint);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_backend_certificate_without_the_server_authentication_EKU_is_refused_by_the_frontend()
     {
         var pki = TestPki.Create();
@@ -128,7 +128,7 @@ public class CertificateRejectionTests
         await AssertFrontendRefusesBackendAsync(pki, clientOnly, HandshakeFailureReason.WrongKeyUsage, "lacks the extended key usage its role needs (server authentication, 1.3.6.1.5.5.7.3.1)");
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_frontend_leaf_without_an_EKU_is_refused_and_the_message_names_the_cert_manager_fix(bool withAllowList)
@@ -154,7 +154,7 @@ public class CertificateRejectionTests
         Assert.Equal(1, listener.HandshakesFailed);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_backend_leaf_without_an_EKU_is_refused_by_the_frontend_and_the_message_names_the_cert_manager_fix()
     {
         var pki = TestPki.Create();
@@ -164,7 +164,7 @@ public class CertificateRejectionTests
         Assert.Contains("usages: [digital signature, key encipherment, server auth]", error.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData("frontend", "CA:TRUE", "is a CA certificate (basicConstraints CA:TRUE); a peer must present a leaf")]
     [InlineData("frontend", "keyCertSign only", "may sign certificates or CRLs (KeyUsage KeyCertSign); a peer's leaf must not.")]
     [InlineData("frontend", "cRLSign", "may sign certificates or CRLs (KeyUsage CrlSign, DigitalSignature)")]
@@ -199,7 +199,7 @@ public class CertificateRejectionTests
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, RefusedHint);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_leaf_with_the_right_EKU_and_key_usage_is_accepted_on_both_sides()
     {
         // The control for the refusals above: the same builder, with what a leaf should carry, passes.
@@ -216,7 +216,7 @@ public class CertificateRejectionTests
         Assert.Equal(frontend.Certificate.Thumbprint, server.Security.PeerCertificate!.Certificate.Thumbprint);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_refusal_names_three_roots_of_a_large_trust_bundle_then_how_many_more()
     {
         // 1,000 roots (the most a ca.crt may hold): the refusal stays one short line instead of naming them all.

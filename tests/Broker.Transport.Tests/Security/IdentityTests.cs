@@ -12,7 +12,7 @@ public class IdentityTests
     private const string BackendId = "spiffe://cluster.local/ns/broker/sa/backend";
     private const string FrontendId = "spiffe://cluster.local/ns/broker/sa/frontend";
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task SPIFFE_URI_identities_work_as_ServerIdentity_and_in_AllowedClientIdentities()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -41,7 +41,7 @@ public class IdentityTests
         Assert.Equal(0, listener.HandshakesFailed);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_backend_without_the_expected_SPIFFE_identity_is_refused_by_the_frontend()
     {
         var pki = TestPki.Create();
@@ -56,7 +56,7 @@ public class IdentityTests
         await listener.AssertBackendDroppedAsync(refused);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_whose_SPIFFE_identity_is_not_allowed_is_refused()
     {
         var pki = TestPki.Create();
@@ -71,7 +71,7 @@ public class IdentityTests
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_backend_whose_certificate_lacks_the_ServerIdentity_is_refused_by_the_frontend()
     {
         var pki = TestPki.Create();
@@ -85,7 +85,7 @@ public class IdentityTests
         await listener.AssertBackendDroppedAsync(refused);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Without_a_ServerIdentity_the_frontend_expects_the_address_it_connected_to()
     {
         var pki = TestPki.Create();
@@ -100,7 +100,7 @@ public class IdentityTests
         await listener.AssertBackendDroppedAsync(refused);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Without_a_ServerIdentity_an_IP_SAN_for_the_address_connected_to_is_accepted()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -117,7 +117,7 @@ public class IdentityTests
         Assert.Contains("IP:127.0.0.1", client.Security.PeerCertificate.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_missing_from_AllowedClientIdentities_is_refused()
     {
         var pki = TestPki.Create();
@@ -135,7 +135,7 @@ public class IdentityTests
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_wildcard_client_certificate_never_satisfies_an_allowed_identity()
     {
         // An allow-list names exact identities: a frontend whose only name is *.broker.svc is not frontend.broker.svc.
@@ -161,7 +161,7 @@ public class IdentityTests
         Assert.Equal(["x.broker.svc"], server.Security.PeerCertificate!.DnsNames);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_backend_wildcard_name_matches_one_label_of_the_ServerIdentity_as_TLS_clients_match_servers()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -209,7 +209,7 @@ public class IdentityTests
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_IP_address_entry_matches_only_an_IP_SAN_and_a_DNS_entry_only_a_DNS_SAN()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -248,7 +248,7 @@ public class IdentityTests
         Assert.False(info.Matches("spiffe://cluster.local/ns/broker/sa/Frontend"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_the_AuthorizeClient_callback_refuses_is_refused_after_the_callback_saw_its_identity()
     {
         var pki = TestPki.Create();
@@ -273,7 +273,7 @@ public class IdentityTests
         Assert.Equal(1, listener.HandshakesFailed);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task AuthorizeClient_runs_only_for_frontends_AllowedClientIdentities_let_through()
     {
         var ct = TestContext.Current.CancellationToken;
