@@ -105,7 +105,7 @@ internal static class PeerVerifier
             return PeerVerdict.Refuse(
                 HandshakeFailureReason.WrongKeyUsage,
                 $"{who} has no extended key usage extension; its role needs {usage}. cert-manager issues none when the Certificate has no usages: "
-                + $"set them, with '{usage.CertManagerName}' among them (usages: [digital signature, key encipherment, {usage.CertManagerName}]).");
+                + $"set them, with '{usage.CertManagerName}' among them (usages: [digital signature, {usage.CertManagerName}]).");
         }
 
         foreach (var oid in eku.EnhancedKeyUsages)

@@ -149,7 +149,7 @@ public class CertificateRejectionTests
         var clientError = await Refusals.ConnectExpectingFailureAsync(Loopback.TlsClient(pki, noEku), listener.LocalEndPoint);
 
         var error = await refused.AssertRefusedAsync(HandshakeFailureReason.WrongKeyUsage, "The frontend's certificate CN=frontend has no extended key usage extension; its role needs client authentication, 1.3.6.1.5.5.7.3.2.");
-        Assert.Contains("usages: [digital signature, key encipherment, client auth]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("usages: [digital signature, client auth]", error.Message, StringComparison.Ordinal);
         Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, RefusedHint);
         Assert.Equal(1, listener.HandshakesFailed);
     }
@@ -161,7 +161,7 @@ public class CertificateRejectionTests
         var noEku = pki.IssueWith("backend", ["localhost"], CertManagerKeyUsage(), Leaf());
 
         var error = await AssertFrontendRefusesBackendAsync(pki, noEku, HandshakeFailureReason.WrongKeyUsage, "The backend's certificate CN=backend has no extended key usage extension; its role needs server authentication, 1.3.6.1.5.5.7.3.1.");
-        Assert.Contains("usages: [digital signature, key encipherment, server auth]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("usages: [digital signature, server auth]", error.Message, StringComparison.Ordinal);
     }
 
     [Theory(Timeout = TestTimeouts.Hang)]
