@@ -11,7 +11,7 @@ namespace TwoTierBroker.Backend;
 /// A backend pod: one partition of the topic space. It listens on the transport, keeps for each frontend
 /// connection the topic filters subscribed through it, and sends every publish it owns to each frontend with
 /// a matching filter, once per frontend (the frontend fans it out to its own clients). A QoS 1 publish is
-/// acknowledged after its deliveries are in the subscribed frontends' connections. It stores nothing: a
+/// acknowledged once every subscribed frontend confirmed its delivery. It stores nothing: a
 /// restarted backend starts empty, and the frontends send their filters and unacknowledged publishes again.
 /// </summary>
 public sealed class BackendNode : IAsyncDisposable
@@ -62,7 +62,10 @@ public sealed class BackendNode : IAsyncDisposable
         return new BackendNode(TransportListener.Bind(endpoint, transport), name, loggerFactory);
     }
 
-    /// <summary>Stops accepting, closes every frontend's connection and waits for their loops to end.</summary>
+    /// <summary>
+    /// Stops accepting, stops reading, and closes every frontend's connection gracefully (what was written
+    /// reaches the frontend first); waits for their loops to end.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -73,11 +76,6 @@ public sealed class BackendNode : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _listener.DisposeAsync().ConfigureAwait(false);
         await _accepting.ConfigureAwait(false);
-        foreach (var session in _sessions)
-        {
-            session.Connection.Abort("The backend is stopping.");
-        }
-
         Task[] serving;
         lock (_serving)
         {
@@ -148,6 +146,7 @@ public sealed class BackendNode : IAsyncDisposable
             finally
             {
                 ImmutableInterlocked.Update(ref _sessions, static (all, s) => all.Remove(s), session);
+                session.Lost(CancellationToken.None);
             }
 
             SampleLog.FrontendLeft(_log, Name, session.Name, reason);
@@ -198,13 +197,11 @@ public sealed class BackendNode : IAsyncDisposable
                 await session.SendAsync(BrokerMessage.Ack(message.Id), _stopping.Token).ConfigureAwait(false);
                 break;
             case MessageKind.Publish:
-                await PublishAsync(message).ConfigureAwait(false);
+                await PublishAsync(session, message).ConfigureAwait(false);
                 Interlocked.Increment(ref _published);
-                if (message.Qos == 1)
-                {
-                    await session.SendAsync(BrokerMessage.Ack(message.Id), _stopping.Token).ConfigureAwait(false);
-                }
-
+                break;
+            case MessageKind.Ack:
+                session.Confirmed(message.Id, _stopping.Token);
                 break;
             default:
                 throw new ProtocolException($"A frontend sent a {message.Kind}, which only a backend sends.");
@@ -213,27 +210,26 @@ public sealed class BackendNode : IAsyncDisposable
 
     /// <summary>
     /// Sends the publish to every frontend with a matching filter, the publisher's own included (its other
-    /// clients may be subscribed). The payload is still the frame's slice: it is written before the next read.
+    /// clients may be subscribed). A QoS 1 publish is acknowledged once every one of them confirmed its
+    /// delivery (<see cref="PublishTracker"/>), so a backend or link lost in between makes the publisher send
+    /// it again rather than lose it. The payload is still the frame's slice: it is written before the next read.
     /// </summary>
-    private async ValueTask PublishAsync(BrokerMessage publish)
+    private async ValueTask PublishAsync(FrontendSession publisher, BrokerMessage publish)
     {
-        var delivery = BrokerMessage.Delivery(publish.Qos, publish.Text, publish.Payload);
-        foreach (var target in _sessions)
+        var targets = _sessions.Where(s => s.Matches(publish.Text)).ToList();
+        var tracker = publish.Qos == 1 && targets.Count > 0 ? new PublishTracker(publisher, publish.Id, targets.Count) : null;
+        foreach (var target in targets)
         {
-            if (!target.Matches(publish.Text))
+            // A frontend whose connection is going away reports its delivery lost; its loop logs why.
+            if (await target.DeliverAsync(publish.Qos, publish.Text, publish.Payload, tracker, _stopping.Token).ConfigureAwait(false))
             {
-                continue;
-            }
-
-            try
-            {
-                await target.SendAsync(delivery, _stopping.Token).ConfigureAwait(false);
                 Interlocked.Increment(ref _delivered);
             }
-            catch (Exception ex) when (ex is TransportException or InvalidOperationException)
-            {
-                // That frontend's connection is going away; its loop logs why. The others still get theirs.
-            }
+        }
+
+        if (publish.Qos == 1 && tracker is null)
+        {
+            await publisher.SendAsync(BrokerMessage.Ack(publish.Id), _stopping.Token).ConfigureAwait(false);
         }
     }
 }

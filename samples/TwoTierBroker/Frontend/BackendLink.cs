@@ -1,4 +1,5 @@
 using System.Net;
+using System.Threading.Channels;
 using Broker.Transport.Connections;
 using Broker.Transport.Framing;
 using Broker.Transport.Security;
@@ -41,6 +42,9 @@ internal sealed partial class BackendLink : IDisposable
 
     /// <summary>Whether the link is up: connected, greeted and caught up.</summary>
     public bool IsUp => Volatile.Read(ref _connection) is not null;
+
+    /// <summary>What the current connection negotiated (the backend's certificate among it); null while down.</summary>
+    public Broker.Transport.Security.ConnectionSecurityInfo? Security => Volatile.Read(ref _connection)?.Security;
 
     /// <summary>Why the last attempt failed; null while up or before the first attempt ended.</summary>
     public Exception? LastError { get; private set; }
@@ -210,27 +214,124 @@ internal sealed partial class BackendLink : IDisposable
 
     private async Task ReadAsync(FrameReader frames, CancellationToken stopping)
     {
-        while (await frames.ReadFrameAsync(stopping).ConfigureAwait(false))
+        // Delivery confirmations leave through their own loop: the read loop never waits for the write lock,
+        // which a publisher may hold while the backend is slow to read, so the two directions cannot block each other.
+        var confirmations = Channel.CreateUnbounded<ulong>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var confirming = ConfirmAsync(confirmations.Reader, stopping);
+        try
         {
-            var message = BrokerCodec.Decode(frames.Current);
-            switch (message.Kind)
+            while (await frames.ReadFrameAsync(stopping).ConfigureAwait(false))
             {
-                case MessageKind.Ack:
-                    Pending? request;
-                    lock (_pending)
-                    {
-                        _pending.Remove(message.Id, out request);
-                    }
+                var message = BrokerCodec.Decode(frames.Current);
+                switch (message.Kind)
+                {
+                    case MessageKind.Ack:
+                        Settle(message, stopping);
+                        break;
+                    case MessageKind.Delivery:
+                        await _node.DeliverAsync(message, Partition, stopping).ConfigureAwait(false);
+                        if (message.Qos == 1)
+                        {
+                            // In the MQTT server now: the backend may count this subscriber served.
+                            confirmations.Writer.TryWrite(message.Id);
+                        }
 
-                    // An ack of a request already settled (sent twice across a reconnect, or timed out) is dropped.
-                    request?.Done.TrySetResult(AckResult.From(message));
-                    break;
-                case MessageKind.Delivery:
-                    await _node.DeliverAsync(message, Partition, stopping).ConfigureAwait(false);
-                    break;
-                default:
-                    throw new ProtocolException($"The backend sent a {message.Kind}, which only a frontend sends.");
+                        break;
+                    default:
+                        throw new ProtocolException($"The backend sent a {message.Kind}, which only a frontend sends.");
+                }
             }
+        }
+        finally
+        {
+            confirmations.Writer.TryComplete();
+            await confirming.ConfigureAwait(false);
+        }
+    }
+
+    private async Task ConfirmAsync(ChannelReader<ulong> confirmations, CancellationToken stopping)
+    {
+        try
+        {
+            while (await confirmations.WaitToReadAsync(stopping).ConfigureAwait(false))
+            {
+                await _write.WaitAsync(stopping).ConfigureAwait(false);
+                try
+                {
+                    while (confirmations.TryRead(out var id))
+                    {
+                        await TryWriteAsync(BrokerMessage.Ack(id), stopping).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _write.Release();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// An ack settles its request, but for <see cref="AckStatus.Retry"/>: a subscribed frontend went away before
+    /// confirming, so the publish stays pending and goes out again. An ack of a request already settled (sent
+    /// twice across a reconnect, or timed out) is dropped.
+    /// </summary>
+    private void Settle(BrokerMessage ack, CancellationToken stopping)
+    {
+        Pending? request;
+        lock (_pending)
+        {
+            if (!_pending.TryGetValue(ack.Id, out request))
+            {
+                return;
+            }
+
+            if (ack.Status != AckStatus.Retry)
+            {
+                _pending.Remove(ack.Id);
+            }
+        }
+
+        if (ack.Status == AckStatus.Retry)
+        {
+            _ = SendAgainAsync(request, stopping);
+        }
+        else
+        {
+            request.Done.TrySetResult(AckResult.From(ack));
+        }
+    }
+
+    private async Task SendAgainAsync(Pending request, CancellationToken stopping)
+    {
+        try
+        {
+            // A moment for the frontend that went away to come back and subscribe again.
+            await Task.Delay(_node.Options.Reconnect.Initial, _node.Options.TimeProvider, stopping).ConfigureAwait(false);
+            await _write.WaitAsync(stopping).ConfigureAwait(false);
+            try
+            {
+                bool stillPending;
+                lock (_pending)
+                {
+                    stillPending = _pending.ContainsKey(request.Message.Id);
+                }
+
+                if (stillPending)
+                {
+                    await TryWriteAsync(request.Message, stopping).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _write.Release();
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
         }
     }
 

@@ -104,6 +104,9 @@ public sealed partial class FrontendNode : IAsyncDisposable
         }
     }
 
+    /// <summary>What partition <paramref name="partition"/>'s current connection negotiated; null while it is down.</summary>
+    public Broker.Transport.Security.ConnectionSecurityInfo? LinkSecurity(int partition) => _links[partition].Security;
+
     /// <summary>Each partition's state, for logs and errors.</summary>
     public string DescribeLinks() => string.Join("; ", _links.Select(l =>
         $"partition {l.Partition} ({l.EndPoint}) {(l.IsUp ? "linked" : "down: " + (l.LastError?.Message ?? "connecting"))}, {l.PendingCount} pending"));

@@ -15,13 +15,13 @@ namespace TwoTierBroker.Protocol;
 /// Subscribe, Unsubscribe id:u64  text (the filter)
 /// Publish                id:u64  qos:u8  text (the topic)  payload (the rest of the frame)
 /// Ack                    id:u64  status:u8  text (the reason, empty when accepted)
-/// Delivery               qos:u8  text (the topic)  payload (the rest of the frame)
+/// Delivery               id:u64  qos:u8  text (the topic)  payload (the rest of the frame)
 /// text = length:u16 then that many bytes of UTF-8; integers big-endian.
 /// </code>
 /// The version comes first so that a later version can change everything after it; a peer that speaks
 /// another version is refused with a message that says both versions. Everything is checked: a message
-/// that is short, long, of an unknown kind, with a QoS other than 0 or 1, a publish whose id disagrees with
-/// its QoS, text that is not UTF-8 or holds U+0000, or an empty topic or filter, is a <see cref="ProtocolException"/>.
+/// that is short, long, of an unknown kind, with a QoS other than 0 or 1, a publish or delivery whose id
+/// disagrees with its QoS, an ack status other than 0 to 2, text that is not UTF-8 or holds U+0000, or an empty topic or filter, is a <see cref="ProtocolException"/>.
 /// </summary>
 public static class BrokerCodec
 {
@@ -47,9 +47,8 @@ public static class BrokerCodec
         return message.Kind switch
         {
             MessageKind.Subscribe or MessageKind.Unsubscribe => size + 8,
-            MessageKind.Publish => size + 8 + 1 + (int)message.Payload.Length,
+            MessageKind.Publish or MessageKind.Delivery => size + 8 + 1 + (int)message.Payload.Length,
             MessageKind.Ack => size + 8 + 1,
-            MessageKind.Delivery => size + 1 + (int)message.Payload.Length,
             _ => size,
         };
     }
@@ -66,7 +65,7 @@ public static class BrokerCodec
                 BinaryPrimitives.WriteUInt64BigEndian(destination[at..], message.Id);
                 at += 8;
                 break;
-            case MessageKind.Publish:
+            case MessageKind.Publish or MessageKind.Delivery:
                 BinaryPrimitives.WriteUInt64BigEndian(destination[at..], message.Id);
                 destination[at + 8] = message.Qos;
                 at += 9;
@@ -75,9 +74,6 @@ public static class BrokerCodec
                 BinaryPrimitives.WriteUInt64BigEndian(destination[at..], message.Id);
                 destination[at + 8] = (byte)message.Status;
                 at += 9;
-                break;
-            case MessageKind.Delivery:
-                destination[at++] = message.Qos;
                 break;
         }
 
@@ -146,14 +142,14 @@ public static class BrokerCodec
             case MessageKind.Subscribe or MessageKind.Unsubscribe:
                 id = ReadId(ref reader, kind);
                 break;
-            case MessageKind.Publish:
+            case MessageKind.Publish or MessageKind.Delivery:
                 id = ReadId(ref reader, kind);
                 qos = ReadQos(ref reader, kind);
                 if ((qos == 0) != (id == 0))
                 {
                     throw new ProtocolException(qos == 0
-                        ? $"A QoS 0 publish carries id {id}; QoS 0 is never acknowledged, so its id must be 0."
-                        : "A QoS 1 publish carries id 0; a publish to acknowledge needs an id above 0.");
+                        ? $"A QoS 0 {kind} carries id {id}; QoS 0 is never acknowledged, so its id must be 0."
+                        : $"A QoS 1 {kind} carries id 0; a message to acknowledge needs an id above 0.");
                 }
 
                 break;
@@ -164,12 +160,9 @@ public static class BrokerCodec
                     throw Short(kind, "status");
                 }
 
-                status = statusByte <= (byte)AckStatus.Refused
+                status = statusByte <= (byte)AckStatus.Retry
                     ? (AckStatus)statusByte
-                    : throw new ProtocolException($"An ack's status is {statusByte}; 0 (accepted) and 1 (refused) exist.");
-                break;
-            case MessageKind.Delivery:
-                qos = ReadQos(ref reader, kind);
+                    : throw new ProtocolException($"An ack's status is {statusByte}; 0 (accepted), 1 (refused) and 2 (retry) exist.");
                 break;
             default:
                 throw new ProtocolException($"Unknown message kind {kindByte} (version {Version} has 1 to 7).");

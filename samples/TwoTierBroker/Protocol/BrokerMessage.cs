@@ -20,10 +20,13 @@ public enum MessageKind : byte
     /// <summary>Frontend to backend: an MQTT PUBLISH for a topic the backend owns; acknowledged when its QoS is 1.</summary>
     Publish = 5,
 
-    /// <summary>Backend to frontend: the request with this id was taken (or refused, with a reason).</summary>
+    /// <summary>
+    /// Backend to frontend: the request with this id was taken (or refused, with a reason). Frontend to
+    /// backend: the QoS 1 delivery with this id is in the frontend's MQTT server.
+    /// </summary>
     Ack = 6,
 
-    /// <summary>Backend to frontend: a message for the frontend's subscribers.</summary>
+    /// <summary>Backend to frontend: a message for the frontend's subscribers; acknowledged when its QoS is 1.</summary>
     Delivery = 7,
 }
 
@@ -35,6 +38,12 @@ public enum AckStatus : byte
 
     /// <summary>Refused; <see cref="BrokerMessage.Text"/> says why.</summary>
     Refused = 1,
+
+    /// <summary>
+    /// Not every subscribed frontend confirmed its delivery (one went away meanwhile): the publisher sends
+    /// the publish again, so every subscriber gets it at least once.
+    /// </summary>
+    Retry = 2,
 }
 
 /// <summary>
@@ -45,7 +54,7 @@ public enum AckStatus : byte
 /// <item><term>Subscribe, Unsubscribe</term><description><see cref="Id"/>, <see cref="Text"/>: the topic filter.</description></item>
 /// <item><term>Publish</term><description><see cref="Id"/> (0 for QoS 0), <see cref="Qos"/>, <see cref="Text"/>: the topic, <see cref="Payload"/>.</description></item>
 /// <item><term>Ack</term><description><see cref="Id"/>, <see cref="Status"/>, <see cref="Text"/>: the reason when refused.</description></item>
-/// <item><term>Delivery</term><description><see cref="Qos"/>, <see cref="Text"/>: the topic, <see cref="Payload"/>.</description></item>
+/// <item><term>Delivery</term><description><see cref="Id"/> (0 for QoS 0), <see cref="Qos"/>, <see cref="Text"/>: the topic, <see cref="Payload"/>.</description></item>
 /// </list>
 /// A decoded message's <see cref="Payload"/> is a slice of the frame (no copy): valid until the next frame is read.
 /// </summary>
@@ -69,6 +78,6 @@ public readonly record struct BrokerMessage(MessageKind Kind, ulong Id, byte Qos
     /// <summary>An <see cref="MessageKind.Ack"/> of request <paramref name="id"/>.</summary>
     public static BrokerMessage Ack(ulong id, AckStatus status = AckStatus.Accepted, string reason = "") => new(MessageKind.Ack, id, 0, status, reason, default);
 
-    /// <summary>A <see cref="MessageKind.Delivery"/> of a message on <paramref name="topic"/>.</summary>
-    public static BrokerMessage Delivery(byte qos, string topic, ReadOnlySequence<byte> payload) => new(MessageKind.Delivery, 0, qos, AckStatus.Accepted, topic, payload);
+    /// <summary>A <see cref="MessageKind.Delivery"/> of a message on <paramref name="topic"/>; <paramref name="id"/> is 0 for QoS 0 (no ack).</summary>
+    public static BrokerMessage Delivery(ulong id, byte qos, string topic, ReadOnlySequence<byte> payload) => new(MessageKind.Delivery, id, qos, AckStatus.Accepted, topic, payload);
 }
