@@ -19,6 +19,14 @@ public sealed class BackendNode : IAsyncDisposable
     /// <summary>How long a frontend may take to send its Hello after the transport handed its connection out.</summary>
     public static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a started backend holds publishes before it routes them: the frontends' longest reconnect
+    /// delay (5 s by default) and a second more. A backend stores nothing, so a restarted one knows no filter
+    /// until the frontends are back; routing a publish before the subscriber's frontend has re-sent its
+    /// filters would drop it for that subscriber (and acknowledge it).
+    /// </summary>
+    public static readonly TimeSpan DefaultWarmUp = TimeSpan.FromSeconds(6);
+
     private readonly TransportListener _listener;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
@@ -29,10 +37,13 @@ public sealed class BackendNode : IAsyncDisposable
     private long _delivered;
     private int _disposed;
 
-    private BackendNode(TransportListener listener, string name, ILoggerFactory loggerFactory)
+    private readonly long _routingFrom;
+
+    private BackendNode(TransportListener listener, string name, TimeSpan warmUp, ILoggerFactory loggerFactory)
     {
         _listener = listener;
         Name = name;
+        _routingFrom = Environment.TickCount64 + (long)warmUp.TotalMilliseconds;
         _log = loggerFactory.CreateLogger("TwoTierBroker.Backend");
         _listener.HandshakeFailed += (_, e) =>
             SampleLog.HandshakeRefused(_log, Name, e.RemoteEndPoint?.ToString() ?? "an unknown peer", e.Error.Reason, e.Error.Message);
@@ -55,11 +66,16 @@ public sealed class BackendNode : IAsyncDisposable
     public long Delivered => Interlocked.Read(ref _delivered);
 
     /// <summary>Binds <paramref name="endpoint"/> with the transport's <paramref name="transport"/> options and starts serving.</summary>
+    /// <param name="endpoint">Where to listen; port 0 picks one.</param>
+    /// <param name="transport">The transport's listener options: encryption, certificates, identities.</param>
+    /// <param name="name">The backend's name, in the frontends' logs.</param>
+    /// <param name="loggerFactory">Where the backend and the transport log.</param>
+    /// <param name="warmUp">How long publishes wait before they are routed (<see cref="DefaultWarmUp"/> when null; zero for a backend started before any frontend).</param>
     /// <exception cref="System.Net.Sockets.SocketException">The endpoint cannot be bound.</exception>
-    public static BackendNode Start(IPEndPoint endpoint, TransportListenerOptions transport, string name, ILoggerFactory loggerFactory)
+    public static BackendNode Start(IPEndPoint endpoint, TransportListenerOptions transport, string name, ILoggerFactory loggerFactory, TimeSpan? warmUp = null)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        return new BackendNode(TransportListener.Bind(endpoint, transport), name, loggerFactory);
+        return new BackendNode(TransportListener.Bind(endpoint, transport), name, warmUp ?? DefaultWarmUp, loggerFactory);
     }
 
     /// <summary>
@@ -84,6 +100,17 @@ public sealed class BackendNode : IAsyncDisposable
 
         await Task.WhenAll(serving).ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    /// <summary>Ends the backend as a crash would: every frontend's connection reset at once, whatever it had not sent yet dropped.</summary>
+    public async ValueTask AbortAsync()
+    {
+        foreach (var session in _sessions)
+        {
+            session.Connection.Abort($"Backend {Name} was aborted.");
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task AcceptAsync()
@@ -197,6 +224,12 @@ public sealed class BackendNode : IAsyncDisposable
                 await session.SendAsync(BrokerMessage.Ack(message.Id), _stopping.Token).ConfigureAwait(false);
                 break;
             case MessageKind.Publish:
+                if (_routingFrom - Environment.TickCount64 is > 0 and var wait)
+                {
+                    // Warming up: this frontend's reads wait, so its publishes keep their order.
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait), _stopping.Token).ConfigureAwait(false);
+                }
+
                 await PublishAsync(session, message).ConfigureAwait(false);
                 Interlocked.Increment(ref _published);
                 break;

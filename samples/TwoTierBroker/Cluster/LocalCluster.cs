@@ -23,6 +23,9 @@ public sealed class LocalClusterOptions
     /// <summary>The broker config: encryption, and the embedded issuer's <c>internalCerts</c>. Defaults to Enabled with cert-manager's defaults.</summary>
     public BrokerConfig Config { get; init; } = BrokerConfig.Default;
 
+    /// <summary>How long a restarted backend holds publishes (<see cref="BackendNode.DefaultWarmUp"/>); keep it above the frontends' longest reconnect delay.</summary>
+    public TimeSpan RestartWarmUp { get; init; } = BackendNode.DefaultWarmUp;
+
     /// <summary>Applied to every frontend's options (tests shorten timeouts with it).</summary>
     public Func<FrontendOptions, FrontendOptions>? ConfigureFrontend { get; init; }
 }
@@ -69,7 +72,8 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             for (var i = 0; i < options.Backends; i++)
             {
-                cluster.Backends.Add(cluster.StartBackend(i, new IPEndPoint(IPAddress.Loopback, 0)));
+                // No frontend exists yet, so none has filters to bring back: no warm-up.
+                cluster.Backends.Add(cluster.StartBackend(i, new IPEndPoint(IPAddress.Loopback, 0), TimeSpan.Zero));
             }
 
             var backends = cluster.Backends.Select(b => (EndPoint)b.EndPoint).ToArray();
@@ -100,8 +104,11 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Stops backend <paramref name="index"/> (its frontends lose the link and start reconnecting).</summary>
     public async Task StopBackendAsync(int index) => await Backends[index].DisposeAsync().ConfigureAwait(false);
 
+    /// <summary>Ends backend <paramref name="index"/> as a crash would (<see cref="BackendNode.AbortAsync"/>).</summary>
+    public async Task KillBackendAsync(int index) => await Backends[index].AbortAsync().ConfigureAwait(false);
+
     /// <summary>Starts backend <paramref name="index"/> again on the port it had, empty, as a restarted pod.</summary>
-    public void RestartBackend(int index) => Backends[index] = StartBackend(index, Backends[index].EndPoint);
+    public void RestartBackend(int index) => Backends[index] = StartBackend(index, Backends[index].EndPoint, Options.RestartWarmUp);
 
     /// <summary>Stops the frontends, then the backends, then the issuer.</summary>
     public async ValueTask DisposeAsync()
@@ -119,11 +126,11 @@ public sealed class LocalCluster : IAsyncDisposable
         Issuer?.Dispose();
     }
 
-    private BackendNode StartBackend(int index, IPEndPoint endpoint)
+    private BackendNode StartBackend(int index, IPEndPoint endpoint, TimeSpan warmUp)
     {
         var transport = new TransportListenerOptions { Certificates = Issuer?.Backend, LoggerFactory = _loggerFactory };
         Options.Config.ApplyTo(transport);
-        return BackendNode.Start(endpoint, transport, $"backend-{index}", _loggerFactory);
+        return BackendNode.Start(endpoint, transport, $"backend-{index}", _loggerFactory, warmUp);
     }
 
     private TransportConnectorOptions ConnectorOptions()

@@ -35,6 +35,7 @@ internal static class Clusters
                 Backends = backends,
                 Config = new BrokerConfig(mode),
                 ConfigureFrontend = Fast,
+                RestartWarmUp = TimeSpan.FromSeconds(1.5),
             },
             factory,
             LinkTimeout);

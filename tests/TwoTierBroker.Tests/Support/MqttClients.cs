@@ -111,6 +111,28 @@ internal sealed class Subscriber : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until every sequence number from 0 to <paramref name="count"/> - 1 has arrived at least once (duplicates allowed); fails with the missing ones.</summary>
+    public async Task WaitForEverySequenceAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? MqttClients.Timeout);
+        while (true)
+        {
+            var seen = _received.Select(r => Topics.Check(r.Payload)).ToHashSet();
+            if (Enumerable.Range(0, count).All(seen.Contains))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                var missing = Enumerable.Range(0, count).Where(i => !seen.Contains(i)).ToList();
+                throw new TimeoutException($"{missing.Count} of {count} messages never arrived (first: {string.Join(", ", missing.Take(10))}); {_received.Count} deliveries in all.");
+            }
+
+            await _arrived.WaitAsync(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
     /// <summary>Waits a short while to see that nothing more arrives.</summary>
     public async Task<int> CountAfterQuietAsync(TimeSpan quiet)
     {
