@@ -6,8 +6,8 @@ namespace TwoTierBroker;
 /// <summary>The sample's log events (categories <c>TwoTierBroker.Backend</c> and <c>TwoTierBroker.Frontend</c>); nothing is logged per message.</summary>
 internal static partial class SampleLog
 {
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Backend {Backend} serves frontend {Frontend} ({RemoteEndPoint}, {Security})")]
-    public static partial void FrontendJoined(ILogger logger, string backend, string frontend, string remoteEndPoint, string security);
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Backend {Backend} serves frontend {Frontend} ({RemoteEndPoint}, {Security}, peer SHA-256 {PeerThumbprint})")]
+    public static partial void FrontendJoined(ILogger logger, string backend, string frontend, string remoteEndPoint, string security, string peerThumbprint);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Backend {Backend}: frontend {Frontend} left: {Reason}")]
     public static partial void FrontendLeft(ILogger logger, string backend, string frontend, string reason);
@@ -18,8 +18,8 @@ internal static partial class SampleLog
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Backend {Backend} cut off {Frontend}: {Reason}")]
     public static partial void ProtocolViolation(ILogger logger, string backend, string frontend, string reason);
 
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Frontend {Frontend} linked to backend {Backend} (partition {Partition}, {EndPoint}, {Security}); re-sent {Filters} filter(s) and {Publishes} unacknowledged publish(es)")]
-    public static partial void Linked(ILogger logger, string frontend, string backend, int partition, string endPoint, string security, int filters, int publishes);
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Frontend {Frontend} linked to backend {Backend} (partition {Partition}, {EndPoint}, {Security}, peer SHA-256 {PeerThumbprint}); re-sent {Filters} filter(s) and {Publishes} unacknowledged publish(es)")]
+    public static partial void Linked(ILogger logger, string frontend, string backend, int partition, string endPoint, string security, string peerThumbprint, int filters, int publishes);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Frontend {Frontend}: the link to partition {Partition} ({EndPoint}) failed: {Error} Retrying in {RetryMs} ms")]
     public static partial void LinkFailed(ILogger logger, string frontend, int partition, string endPoint, string error, long retryMs);

@@ -148,7 +148,7 @@ public sealed class BackendNode : IAsyncDisposable
                 }
 
                 ImmutableInterlocked.Update(ref _sessions, static (all, s) => all.Add(s), session);
-                SampleLog.FrontendJoined(_log, Name, session.Name, connection.RemoteEndPoint.ToString() ?? "?", connection.Security.ToString());
+                SampleLog.FrontendJoined(_log, Name, session.Name, connection.RemoteEndPoint.ToString() ?? "?", connection.Security.ToString(), connection.Security.PeerCertificate?.Thumbprint ?? "none");
                 while (await frames.ReadFrameAsync(_stopping.Token).ConfigureAwait(false))
                 {
                     await HandleAsync(session, BrokerCodec.Decode(frames.Current)).ConfigureAwait(false);

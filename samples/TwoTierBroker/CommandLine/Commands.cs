@@ -20,13 +20,13 @@ internal static class Commands
     public static Command Backend()
     {
         var listen = Endpoints.Listen("--listen", "Where frontends connect, such as 127.0.0.1:5100 (port 0 picks one; the first line says which).");
-        var (certDir, config) = (CertDir("backend"), Config());
+        var (certDir, config, poll) = (CertDir("backend"), Config(), PollInterval());
         var name = Name("backend");
-        var command = new Command("backend", "A backend pod: one partition of the topic space, reached by the frontends over the transport.") { listen, certDir, config, name };
+        var command = new Command("backend", "A backend pod: one partition of the topic space, reached by the frontends over the transport.") { listen, certDir, config, poll, name };
         command.SetAction(async (parse, stopping) =>
         {
             using var logs = Logs.Create();
-            using var settings = Settings(parse.GetValue(config), parse.GetValue(certDir), logs, "backend");
+            using var settings = Settings(parse.GetValue(config), parse.GetValue(certDir), parse.GetValue(poll), logs, "backend");
             await using var backend = BackendNode.Start(parse.GetRequiredValue(listen), settings.ListenerOptions(), parse.GetValue(name)!, logs);
             await Announce($"listening on {Endpoints.Format(backend.EndPoint)}");
             return await RunUntilStoppedAsync(stopping);
@@ -38,7 +38,7 @@ internal static class Commands
     {
         var mqtt = Endpoints.Listen("--mqtt", "Where MQTT clients connect, such as 127.0.0.1:1883 (port 0 picks one; the first line says which).");
         var backends = Endpoints.Backends();
-        var (certDir, config) = (CertDir("frontend"), Config());
+        var (certDir, config, poll) = (CertDir("frontend"), Config(), PollInterval());
         var name = Name("frontend");
         var serverName = new Option<string?>("--server-name")
         {
@@ -47,12 +47,12 @@ internal static class Commands
         };
         var command = new Command("frontend", "A frontend pod: an MQTT server whose clients' traffic goes to the backends over the transport.")
         {
-            mqtt, backends, certDir, config, name, serverName,
+            mqtt, backends, certDir, config, poll, name, serverName,
         };
         command.SetAction(async (parse, stopping) =>
         {
             using var logs = Logs.Create();
-            using var settings = Settings(parse.GetValue(config), parse.GetValue(certDir), logs, "frontend");
+            using var settings = Settings(parse.GetValue(config), parse.GetValue(certDir), parse.GetValue(poll), logs, "frontend");
             await using var frontend = await FrontendNode.StartAsync(
                 new FrontendOptions
                 {
@@ -101,9 +101,9 @@ internal static class Commands
         return command;
     }
 
-    private static NodeSettings Settings(string? config, string? certDir, ILoggerFactory logs, string role)
+    private static NodeSettings Settings(string? config, string? certDir, TimeSpan? poll, ILoggerFactory logs, string role)
     {
-        var settings = NodeSettings.Resolve(config, certDir, logs, role);
+        var settings = NodeSettings.Resolve(config, certDir, poll, logs, role);
         Warn(settings.Warnings);
         return settings;
     }
@@ -140,6 +140,29 @@ internal static class Commands
     {
         Description = $"The {role}'s certificates: a folder in Kubernetes TLS Secret layout (tls.crt, tls.key, ca.crt), reloaded as it changes. Required when encryption is Enabled.",
         HelpName = "DIR",
+    };
+
+    private static Option<TimeSpan?> PollInterval() => new("--cert-poll-interval")
+    {
+        Description = "How often --cert-dir is read for a new set of certificates, as a config file duration (10s, 1m). Default 10s.",
+        HelpName = "DURATION",
+        CustomParser = result =>
+        {
+            try
+            {
+                var value = Broker.Transport.Configuration.GoDuration.Parse(result.Tokens[0].Value);
+                if (value > TimeSpan.Zero)
+                {
+                    return value;
+                }
+            }
+            catch (FormatException)
+            {
+            }
+
+            result.AddError($"--cert-poll-interval: '{result.Tokens[0].Value}' is not a positive duration such as 500ms, 10s or 1m.");
+            return null;
+        },
     };
 
     private static Option<string?> Config() => new("--config")

@@ -33,7 +33,7 @@ internal sealed class NodeSettings : IDisposable
 
     /// <summary>Reads <paramref name="configPath"/> and opens <paramref name="certDir"/>.</summary>
     /// <exception cref="UsageException">The file or the folder is missing or broken, or Enabled lacks <c>--cert-dir</c>.</exception>
-    public static NodeSettings Resolve(string? configPath, string? certDir, ILoggerFactory loggerFactory, string role)
+    public static NodeSettings Resolve(string? configPath, string? certDir, TimeSpan? pollInterval, ILoggerFactory loggerFactory, string role)
     {
         var config = LoadConfig(configPath, out var warnings);
         if (config.EncryptInternalTraffic == EncryptInternalTraffic.Disabled)
@@ -56,7 +56,7 @@ internal sealed class NodeSettings : IDisposable
 
         try
         {
-            var source = SecretFolderCertificateSource.Open(certDir, new SecretFolderOptions { LoggerFactory = loggerFactory });
+            var source = SecretFolderCertificateSource.Open(certDir, new SecretFolderOptions { LoggerFactory = loggerFactory, PollInterval = pollInterval ?? new SecretFolderOptions().PollInterval });
             return new NodeSettings(config, source, warnings, loggerFactory);
         }
         catch (CertificateLoadException ex)

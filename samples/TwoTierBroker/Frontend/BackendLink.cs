@@ -193,7 +193,7 @@ internal sealed partial class BackendLink : IDisposable
                 await FlushAsync(connection, stopping).ConfigureAwait(false);
                 Volatile.Write(ref _connection, connection);
                 LastError = null;
-                SampleLog.Linked(_log, _node.Options.Name, backend, Partition, EndPoint.ToString() ?? "?", connection.Security.ToString(), filters.Length, publishes.Length);
+                SampleLog.Linked(_log, _node.Options.Name, backend, Partition, EndPoint.ToString() ?? "?", connection.Security.ToString(), connection.Security.PeerCertificate?.Thumbprint ?? "none", filters.Length, publishes.Length);
                 if (Interlocked.Exchange(ref _droppedWhileDown, 0) is > 0 and var dropped)
                 {
                     SampleLog.QosZeroDropped(_log, _node.Options.Name, Partition, dropped);
