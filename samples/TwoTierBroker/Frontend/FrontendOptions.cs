@@ -27,11 +27,14 @@ public sealed class FrontendOptions
     /// <summary>How the frontend waits between attempts to reach a backend.</summary>
     public ReconnectBackoff Reconnect { get; init; } = new();
 
+    /// <summary>The default of <see cref="MaxPendingMessagesPerClient"/>.</summary>
+    public const int DefaultMaxPendingMessagesPerClient = 10_000;
+
     /// <summary>
     /// Messages queued for one slow MQTT client before MQTTnet drops its oldest. Defaults to 10,000
     /// (MQTTnet's own default is 1,000).
     /// </summary>
-    public int MaxPendingMessagesPerClient { get; init; } = 10_000;
+    public int MaxPendingMessagesPerClient { get; init; } = DefaultMaxPendingMessagesPerClient;
 
     /// <summary>The clock of the reconnect delays and publish timeouts. Defaults to the system's.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
