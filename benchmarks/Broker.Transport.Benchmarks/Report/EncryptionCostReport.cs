@@ -32,7 +32,7 @@ internal static class EncryptionCostReport
         var command = "dotnet run -c Release --project benchmarks/Broker.Transport.Benchmarks -- report" + (args.Length > 0 ? " " + string.Join(' ', args) : string.Empty);
         Console.WriteLine($"Broker.Transport: the cost of encryption{(options.Quick ? " (quick run: numbers mean nothing)" : string.Empty)}");
         Console.WriteLine($"  {machine.Describe()}; {machine.Load()}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {options.Rounds} rounds of every workload; about {(options.Quick ? "15 seconds" : "a minute")} of measurement on 2 cores"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {options.Rounds} rounds of every workload; about {(options.Quick ? "15 seconds" : "a minute and a half")} of measurement on 2 cores"));
 
         var clock = Stopwatch.StartNew();
         var (integrity, rows, mqtt) = await ReportProgress.RunAsync(ReportMeasurements.Phases(options), async progress =>

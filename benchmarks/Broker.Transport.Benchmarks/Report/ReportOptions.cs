@@ -33,10 +33,10 @@ internal sealed record ReportOptions
     public int Connects { get; init; } = 16;
 
     /// <summary>MQTT: messages per throughput burst and route.</summary>
-    public int MqttMessages { get; init; } = 2000;
+    public int MqttMessages { get; init; } = 6000;
 
     /// <summary>MQTT: single messages timed per route and round, for P50 and P99.</summary>
-    public int MqttLatencySamples { get; init; } = 300;
+    public int MqttLatencySamples { get; init; } = 1000;
 
     /// <summary>Where the files go; null for <c>artifacts/encryption-cost/&lt;UTC time&gt;</c>.</summary>
     public string? OutputFolder { get; init; }
