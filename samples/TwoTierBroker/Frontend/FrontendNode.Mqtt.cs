@@ -118,7 +118,22 @@ public sealed partial class FrontendNode
             }
         }
 
-        var result = await SubscribeAsync(filter, e.CancellationToken).ConfigureAwait(false);
+        AckResult result;
+        try
+        {
+            result = await SubscribeAsync(filter, e.CancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away before the table counted it: its session must not release the filter later.
+            lock (held)
+            {
+                held.Remove(filter);
+            }
+
+            throw;
+        }
+
         if (!result.Ok)
         {
             lock (held)
@@ -183,9 +198,10 @@ public sealed partial class FrontendNode
             else
             {
                 var acks = new List<Task<AckResult>>();
+                // Counted now: from here on the client's going away settles through the refused path, never by throwing.
                 foreach (var link in _links)
                 {
-                    if (await link.RequestAsync(MessageKind.Subscribe, filter, cancellationToken).ConfigureAwait(false) is { } ack)
+                    if (await link.RequestAsync(MessageKind.Subscribe, filter, CancellationToken.None).ConfigureAwait(false) is { } ack)
                     {
                         acks.Add(ack);
                     }
@@ -207,6 +223,10 @@ public sealed partial class FrontendNode
         catch (TimeoutException)
         {
             return AckResult.Refused($"the backends did not confirm the subscription within {Options.PublishTimeout.TotalSeconds:0.#} s: {DescribeLinks()}");
+        }
+        catch (OperationCanceledException)
+        {
+            return AckResult.Refused("the client went away before the backends confirmed the subscription");
         }
     }
 
