@@ -36,7 +36,7 @@ internal static class BrokerProtocolTarget
         }
 
         // The same bytes over many small segments, as a frame that arrived in pieces is handed out.
-        var again = BrokerCodec.Decode(Segmented(input));
+        var again = BrokerCodec.Decode(FuzzTargets.Segments(input, 3));
         if (again.Kind != message.Kind || again.Id != message.Id || again.Qos != message.Qos || again.Status != message.Status
             || again.Text != message.Text || !again.Payload.ToArray().AsSpan().SequenceEqual(message.Payload.ToArray()))
         {
@@ -44,38 +44,5 @@ internal static class BrokerProtocolTarget
         }
 
         return true;
-    }
-
-    private static ReadOnlySequence<byte> Segmented(byte[] bytes)
-    {
-        if (bytes.Length < 2)
-        {
-            return new ReadOnlySequence<byte>(bytes);
-        }
-
-        var first = new Segment(bytes.AsMemory(0, 1), 0);
-        var last = first;
-        for (var offset = 1; offset < bytes.Length; offset += 3)
-        {
-            last = last.Append(bytes.AsMemory(offset, Math.Min(3, bytes.Length - offset)));
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }

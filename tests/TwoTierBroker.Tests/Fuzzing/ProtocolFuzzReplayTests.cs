@@ -1,4 +1,5 @@
 using Broker.Transport.Fuzz;
+using Broker.Transport.Tests.Fuzzing;
 using CsCheck;
 
 namespace TwoTierBroker.Tests.Fuzzing;
@@ -51,42 +52,10 @@ public class ProtocolFuzzReplayTests
     [Fact]
     public void Random_mutations_of_the_seeds_pass_the_target()
     {
-        var seeds = Seeds();
-        Gen.Select(Gen.Int[0, seeds.Length - 1], Gen.Select(Gen.Int[0, 3], Gen.Int[0, int.MaxValue], Gen.Byte).Array[1, 6], (seed, edits) =>
-        {
-            var bytes = new List<byte>(seeds[seed]);
-            foreach (var (kind, at, value) in edits)
-            {
-                var position = bytes.Count == 0 ? 0 : at % bytes.Count;
-                switch (kind)
-                {
-                    case 0 when bytes.Count > 0: bytes[position] = value; break;
-                    case 1: bytes.Insert(position, value); break;
-                    case 2 when bytes.Count > 0: bytes.RemoveAt(position); break;
-                    case 3 when bytes.Count > 0: bytes.RemoveRange(position, bytes.Count - position); break;
-                }
-            }
-
-            return bytes.ToArray();
-        }).Sample(input => { BrokerProtocolTarget.Run(input); }, iter: 20_000, threads: 1);
+        FuzzCorpus.Mutated(Seeds(), maxEdits: 6).Sample(input => { BrokerProtocolTarget.Run(input); }, iter: 20_000, threads: 1);
     }
 
     private static byte[][] Seeds() => [.. Directory.EnumerateFiles(Path.Combine(FuzzFolder, "corpus", BrokerProtocolTarget.Name), "seed-*").Order(StringComparer.Ordinal).Select(File.ReadAllBytes)];
 
-    private static string FuzzFolder
-    {
-        get
-        {
-            for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-            {
-                var candidate = Path.Combine(folder.FullName, "fuzz", "Broker.Transport.Fuzz");
-                if (Directory.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new DirectoryNotFoundException($"No fuzz/Broker.Transport.Fuzz above {AppContext.BaseDirectory}.");
-        }
-    }
+    private static string FuzzFolder => FuzzCorpus.Folder;
 }
