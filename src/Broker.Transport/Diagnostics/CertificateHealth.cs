@@ -3,32 +3,55 @@ using Broker.Transport.Certificates;
 
 namespace Broker.Transport.Diagnostics;
 
-/// <summary>How a side's certificates stand: what the health check reports.</summary>
-internal enum CertificateState
+/// <summary>How a side's certificates stand, as <see cref="CertificateHealth.Check"/> judges them.</summary>
+public enum CertificateState
 {
-    /// <summary>Loaded, and not yet due for renewal.</summary>
+    /// <summary>Loaded, valid, and not yet due for renewal (nor is the root that signed the leaf).</summary>
     Healthy = 0,
 
-    /// <summary>Past its renewal time with no successful renewal since: it still works, but someone should look.</summary>
+    /// <summary>
+    /// Past its renewal time with no successful renewal since (or its root is past 2/3 of its lifetime with no
+    /// rollover): handshakes still work, but the renewals are failing and someone should look.
+    /// </summary>
     Degraded = 1,
 
-    /// <summary>Expired, or nothing loaded: handshakes fail.</summary>
+    /// <summary>The leaf or its root has expired, or the source has nothing loaded: handshakes fail.</summary>
     Unhealthy = 2,
 }
 
 /// <summary>One side's verdict, with the facts behind it (thumbprints and dates; never key material).</summary>
-internal sealed record CertificateStatus(string Side, CertificateState State, string Description, IReadOnlyDictionary<string, object> Data);
+/// <param name="Side">The name the caller gave the side (<c>backend</c>, <c>frontend</c>); it prefixes the <paramref name="Data"/> keys.</param>
+/// <param name="State">The verdict.</param>
+/// <param name="Description">One sentence for people: which certificate, and why this state.</param>
+/// <param name="Data">
+/// The facts, keyed by the side: <c>{side}.leaf.thumbprint</c>, <c>{side}.leaf.not_after</c> and
+/// <c>{side}.leaf.renewal_time</c> (<see cref="DateTimeOffset"/>, UTC), and, when the leaf chains to a root
+/// of the trust bundle, <c>{side}.root.thumbprint</c> and <c>{side}.root.not_after</c>. Empty when nothing
+/// is loaded.
+/// </param>
+public sealed record CertificateStatus(string Side, CertificateState State, string Description, IReadOnlyDictionary<string, object> Data);
 
 /// <summary>
-/// Judges a source's current certificates against the clock. The leaf is due at cert-manager's renewal time
+/// Judges a source's current certificates against the clock: what the Hosting package's
+/// <c>broker-transport-certificates</c> health check reports, for a readiness probe or a check of your own
+/// without Microsoft.Extensions hosting. The leaf is due at cert-manager's renewal time
 /// (<see cref="InternalCertsConfig.RenewalTime"/> with the configured <c>renewBefore</c>): a source that renews
 /// (the issuer, a Secret cert-manager renews) has replaced it by then, so a leaf still in use past that time
 /// means the renewals are failing. The root that signed it is due at 2/3 of its lifetime, the issuer's rule.
 /// </summary>
-internal static class CertificateHealth
+public static class CertificateHealth
 {
+    /// <summary>Judges the certificates <paramref name="source"/> holds now.</summary>
+    /// <param name="side">The side's name, for the description and the data keys (<c>backend</c>, <c>frontend</c>).</param>
+    /// <param name="source">The source the listener or the connector uses.</param>
+    /// <param name="policy">The <c>internalCerts</c> in force, whose <c>renewBefore</c> sets the leaf's renewal time.</param>
+    /// <param name="now">The time to judge at (the transport's <see cref="TimeProvider"/>'s now).</param>
+    /// <returns>The verdict; a source with nothing loaded yet (<see cref="CertificateUnavailableException"/>) is <see cref="CertificateState.Unhealthy"/>, not an exception.</returns>
     public static CertificateStatus Check(string side, ICertificateSource source, InternalCertsConfig policy, DateTimeOffset now)
     {
+        ArgumentException.ThrowIfNullOrEmpty(side);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(policy);
         CertificateCredentials credentials;
         try
         {
