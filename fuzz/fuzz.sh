@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one target with AFL++ through SharpFuzz, for a while, and keeps what it finds.
 #
-#   fuzz/fuzz.sh <frames|config|pem> [seconds=600]
+#   fuzz/fuzz.sh <frames|config|pem|protocol> [seconds=600]
 #
 # Installs afl++ (Debian package) and the sharpfuzz tool (the repository's tool manifest) when missing,
 # publishes the fuzz project into fuzz/out/<target>/bin, instruments Broker.Transport.dll there, and runs
@@ -12,7 +12,7 @@
 # new coverage are added to the corpus too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: fuzz/fuzz.sh <frames|config|pem> [seconds]}
+target=${1:?usage: fuzz/fuzz.sh <frames|config|pem|protocol> [seconds]}
 seconds=${2:-600}
 project=fuzz/Broker.Transport.Fuzz
 seeds=$project/corpus/$target
@@ -27,8 +27,13 @@ out=fuzz/out/$target
 rm -rf "$out"
 mkdir -p "$out"
 dotnet publish "$project" -c Release -o "$out/bin" >"$out/publish.log" 2>&1 || { cat "$out/publish.log"; exit 1; }
-# Only the library is instrumented: its branches are what AFL++ should explore.
-dotnet sharpfuzz "$out/bin/Broker.Transport.dll" >/dev/null
+# Only the code under test is instrumented: its branches are what AFL++ should explore. The protocol target
+# is the two-tier broker sample's codec, in TwoTierBroker.dll.
+if [ "$target" = protocol ]; then
+  dotnet sharpfuzz "$out/bin/TwoTierBroker.dll" >/dev/null
+else
+  dotnet sharpfuzz "$out/bin/Broker.Transport.dll" >/dev/null
+fi
 
 # Not a tuned machine: no CPU governor or core-pattern changes; the fuzz process is .NET, so no memory limit.
 # AFL_SKIP_BIN_CHECK: the binary AFL++ starts is `dotnet`; the instrumentation is in the library it loads.

@@ -190,7 +190,8 @@ internal static class FuzzTargets
         }
     }
 
-    private static ReadOnlySequence<byte> Segments(ReadOnlyMemory<byte> bytes, int chunk)
+    /// <summary><paramref name="bytes"/> as a sequence of <paramref name="chunk"/>-byte segments, as bytes that arrived in pieces are handed out.</summary>
+    internal static ReadOnlySequence<byte> Segments(ReadOnlyMemory<byte> bytes, int chunk)
     {
         if (bytes.Length <= chunk)
         {

@@ -32,21 +32,22 @@ internal static class EncryptionCostReport
         var command = "dotnet run -c Release --project benchmarks/Broker.Transport.Benchmarks -- report" + (args.Length > 0 ? " " + string.Join(' ', args) : string.Empty);
         Console.WriteLine($"Broker.Transport: the cost of encryption{(options.Quick ? " (quick run: numbers mean nothing)" : string.Empty)}");
         Console.WriteLine($"  {machine.Describe()}; {machine.Load()}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {options.Rounds} rounds of every workload; about {(options.Quick ? "15 seconds" : "a minute")} of measurement on 2 cores"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {options.Rounds} rounds of every workload; about {(options.Quick ? "15 seconds" : "a minute and a half")} of measurement on 2 cores"));
 
         var clock = Stopwatch.StartNew();
-        var (integrity, rows) = await ReportProgress.RunAsync(ReportMeasurements.Phases(options), async progress =>
+        var (integrity, rows, mqtt) = await ReportProgress.RunAsync(ReportMeasurements.Phases(options), async progress =>
         {
             var integrity = await ReportMeasurements.IntegrityAsync(options, progress);
             if (integrity.Any(i => !i.Ok))
             {
-                return (integrity, new List<ReportRow>());
+                return (integrity, new List<ReportRow>(), new List<MqttRow>());
             }
 
             var rows = await ReportMeasurements.ThroughputAsync(options, progress);
             rows.AddRange(await ReportMeasurements.LatencyAsync(options, progress));
             rows.AddRange(await ReportMeasurements.ConnectAsync(options, progress));
-            return (integrity, rows);
+            var mqtt = await ReportMeasurements.MqttAsync(options, progress);
+            return (integrity, rows, mqtt);
         });
         clock.Stop();
 
@@ -56,13 +57,13 @@ internal static class EncryptionCostReport
             return 1;
         }
 
-        var result = new ReportResult(started, command, options.Quick, machine with { LoadAverageAfter = MachineInfo.LoadAverage() }, integrity, rows, clock.Elapsed);
+        var result = new ReportResult(started, command, options.Quick, machine with { LoadAverageAfter = MachineInfo.LoadAverage() }, integrity, rows, mqtt, clock.Elapsed);
         ReportConsole.Print(result);
         Directory.CreateDirectory(folder);
         ReportFiles.Write(result, folder);
         ReportChart.Write(result, folder);
         Console.WriteLine();
-        Console.WriteLine($"Written to {folder}: report.md, results.csv, results.json, chart.png, chart.svg");
+        Console.WriteLine($"Written to {folder}: report.md, results.csv, mqtt.csv, results.json, chart.png, chart.svg");
         return 0;
     }
 }

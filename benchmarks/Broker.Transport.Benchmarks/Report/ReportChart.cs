@@ -5,7 +5,8 @@ namespace Broker.Transport.Benchmarks.Report;
 
 /// <summary>
 /// The report's chart (ScottPlot, rendered by Skia without a display): throughput by frame size on one
-/// connection, the four paths side by side, on a log scale so 64-byte and 1 MiB frames share one picture.
+/// connection, the four paths side by side, on a log scale so 64-byte and 1 MiB frames share one picture;
+/// and under it, MQTT messages/s end to end through the two-tier sample and through one broker.
 /// </summary>
 internal static class ReportChart
 {
@@ -17,8 +18,83 @@ internal static class ReportChart
         ("Plain socket", r => r.Socket, Color.FromHex("#c7c7c7")),
     ];
 
-    /// <summary>Writes <c>chart.png</c> and <c>chart.svg</c> into <paramref name="folder"/> from the one-connection throughput rows.</summary>
+    private static readonly (string Name, Func<MqttRow, Stat> Value, Color Color)[] MqttSeries =
+    [
+        ("Single MQTTnet broker (no internal hop)", r => r.Single, Color.FromHex("#c7c7c7")),
+        ("Two-tier, Disabled", r => r.Disabled, Color.FromHex("#7f7f7f")),
+        ("Two-tier, Enabled (mutual TLS 1.3)", r => r.Enabled, Color.FromHex("#1f77b4")),
+    ];
+
+    /// <summary>
+    /// Writes <c>chart.png</c> and <c>chart.svg</c> into <paramref name="folder"/>: the one-connection throughput
+    /// rows, and the MQTT panel under them when the run has one.
+    /// </summary>
     public static void Write(ReportResult result, string folder)
+    {
+        var throughput = ThroughputPlot(result);
+        if (result.Mqtt.Count == 0)
+        {
+            throughput.SavePng(Path.Combine(folder, "chart.png"), 1000, 480);
+            throughput.SaveSvg(Path.Combine(folder, "chart.svg"), 1000, 480);
+            return;
+        }
+
+        // A new Multiplot holds one empty plot: Reset puts the throughput plot in its place.
+        var multiplot = new Multiplot();
+        multiplot.Reset(throughput);
+        multiplot.AddPlot(MqttPlot(result));
+        multiplot.SavePng(Path.Combine(folder, "chart.png"), 1000, 900);
+        using var svg = File.Create(Path.Combine(folder, "chart.svg"));
+        using (var canvas = SkiaSharp.SKSvgCanvas.Create(new SkiaSharp.SKRect(0, 0, 1000, 900), svg))
+        {
+            multiplot.Render(canvas, new PixelRect(0, 1000, 900, 0));
+        }
+    }
+
+    /// <summary>Messages/s per MQTT workload, the three routes side by side, on a log scale.</summary>
+    private static Plot MqttPlot(ReportResult result)
+    {
+        var rows = result.Mqtt.Where(r => r.IsThroughput).ToList();
+        var plot = new Plot();
+        var groupWidth = MqttSeries.Length + 1;
+        for (var s = 0; s < MqttSeries.Length; s++)
+        {
+            var (name, value, color) = MqttSeries[s];
+            var bars = rows.Select((row, g) => new Bar
+            {
+                Position = (g * groupWidth) + s,
+                Value = Math.Log10(Math.Max(1, value(row).Median)),
+                ValueBase = 0,
+                FillColor = color,
+                LineWidth = 0,
+            }).ToList();
+            plot.Add.Bars(bars).LegendText = name;
+        }
+
+        plot.Axes.Bottom.SetTicks(
+            [.. rows.Select((_, g) => (g * groupWidth) + ((MqttSeries.Length - 1) / 2.0))],
+            [.. rows.Select(r => r.Workload)]);
+        plot.Axes.Left.TickGenerator = Decades(6);
+        plot.Axes.Margins(bottom: 0);
+        plot.Axes.SetLimitsY(0, Math.Ceiling(Math.Log10(rows.SelectMany(r => MqttSeries.Select(x => x.Value(r).Median)).Max())) + 1);
+        plot.Title(result.Quick ? "MQTT, publish to delivery (QUICK RUN: numbers mean nothing)" : "MQTT, publish to delivery: two-tier sample (2 frontends, 2 backends) and one broker");
+        plot.YLabel("messages/s (log scale)");
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
+    }
+
+    private static ScottPlot.TickGenerators.NumericManual Decades(int top)
+    {
+        var decades = new ScottPlot.TickGenerators.NumericManual();
+        for (var d = 0; d <= top; d++)
+        {
+            decades.AddMajor(d, Math.Pow(10, d).ToString("N0", CultureInfo.InvariantCulture));
+        }
+
+        return decades;
+    }
+
+    private static Plot ThroughputPlot(ReportResult result)
     {
         var rows = result.Rows.Where(r => r.Group == ReportMeasurements.Group.Throughput(1)).ToList();
         var plot = new Plot();
@@ -44,13 +120,7 @@ internal static class ReportChart
         plot.Axes.Bottom.SetTicks(
             [.. rows.Select((_, g) => (g * groupWidth) + ((Series.Length - 1) / 2.0))],
             [.. rows.Select(r => r.Workload.Replace(" frames", string.Empty, StringComparison.Ordinal))]);
-        var decades = new ScottPlot.TickGenerators.NumericManual();
-        for (var d = 0; d <= 5; d++)
-        {
-            decades.AddMajor(d, Math.Pow(10, d).ToString("N0", CultureInfo.InvariantCulture));
-        }
-
-        plot.Axes.Left.TickGenerator = decades;
+        plot.Axes.Left.TickGenerator = Decades(5);
         var top = rows.SelectMany(r => Series.Select(x => x.Value(r)?.Median ?? 1)).Max();
         plot.Axes.Margins(bottom: 0);
         plot.Axes.SetLimitsY(0, Math.Ceiling(Math.Log10(top) + 0.2));
@@ -58,7 +128,6 @@ internal static class ReportChart
         plot.YLabel("MB/s of payload (log scale)");
         plot.XLabel(string.Create(CultureInfo.InvariantCulture, $"{result.Machine.Cpu}, {result.Machine.LogicalCores} cores; median of {result.Rows[0].Rounds} rounds, {result.Started:yyyy-MM-dd}"));
         plot.ShowLegend(Alignment.UpperLeft);
-        plot.SavePng(Path.Combine(folder, "chart.png"), 1000, 480);
-        plot.SaveSvg(Path.Combine(folder, "chart.svg"), 1000, 480);
+        return plot;
     }
 }

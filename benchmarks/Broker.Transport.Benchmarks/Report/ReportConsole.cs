@@ -40,6 +40,23 @@ internal static class ReportConsole
         }
 
         AnsiConsole.MarkupLine($"[grey]{Markup.Escape(ReportFormat.CostNote(result.Rows[0].Rounds))}[/]");
+        if (result.Mqtt.Count > 0)
+        {
+            var mqtt = new Table { Title = new TableTitle(Markup.Escape(ReportMeasurements.MqttGroup)), Border = TableBorder.Rounded };
+            foreach (var (header, i) in ReportFormat.MqttHeaders.Select((h, i) => (h, i)))
+            {
+                mqtt.AddColumn(new TableColumn(header) { Alignment = i == 0 ? Justify.Left : Justify.Right });
+            }
+
+            foreach (var row in result.Mqtt)
+            {
+                mqtt.AddRow([.. ReportFormat.MqttCells(row).Select(Markup.Escape)]);
+            }
+
+            AnsiConsole.Write(mqtt);
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(ReportFormat.MqttNote(result.Mqtt[0].Rounds))}[/]");
+        }
+
         foreach (var check in result.Integrity)
         {
             AnsiConsole.MarkupLine(string.Create(

@@ -12,8 +12,9 @@ namespace Broker.Transport.Benchmarks.Report;
 /// <param name="Machine">The machine and its load.</param>
 /// <param name="Integrity">The echo check of both modes.</param>
 /// <param name="Rows">The measurements.</param>
+/// <param name="Mqtt">MQTT, end to end.</param>
 /// <param name="Elapsed">How long the measurements took.</param>
-internal sealed record ReportResult(DateTimeOffset Started, string Command, bool Quick, MachineInfo Machine, IReadOnlyList<IntegrityResult> Integrity, IReadOnlyList<ReportRow> Rows, TimeSpan Elapsed);
+internal sealed record ReportResult(DateTimeOffset Started, string Command, bool Quick, MachineInfo Machine, IReadOnlyList<IntegrityResult> Integrity, IReadOnlyList<ReportRow> Rows, IReadOnlyList<MqttRow> Mqtt, TimeSpan Elapsed);
 
 /// <summary>Writes a report's Markdown, CSV and JSON.</summary>
 internal static class ReportFiles
@@ -25,11 +26,12 @@ internal static class ReportFiles
         Converters = { new JsonStringEnumConverter() },
     };
 
-    /// <summary>Writes <c>report.md</c>, <c>results.csv</c> and <c>results.json</c> into <paramref name="folder"/>.</summary>
+    /// <summary>Writes <c>report.md</c>, <c>results.csv</c>, <c>mqtt.csv</c> and <c>results.json</c> into <paramref name="folder"/>.</summary>
     public static void Write(ReportResult result, string folder)
     {
         File.WriteAllText(Path.Combine(folder, "report.md"), Markdown(result));
         File.WriteAllText(Path.Combine(folder, "results.csv"), Csv(result.Rows));
+        File.WriteAllText(Path.Combine(folder, "mqtt.csv"), MqttCsv(result.Mqtt));
         File.WriteAllText(Path.Combine(folder, "results.json"), JsonSerializer.Serialize(result, Json));
     }
 
@@ -70,12 +72,40 @@ internal static class ReportFiles
             md.AppendLine(inv, $"Integrity, {check.Mode}: {check.Verified:N0} of {check.Frames:N0} frames ({check.Bytes / 1e6:F1} MB) echoed back byte for byte{(check.Mismatch is null ? string.Empty : $"; MISMATCH: {check.Mismatch}")}.");
         }
 
+        if (result.Mqtt.Count > 0)
+        {
+            md.AppendLine().AppendLine(inv, $"### {ReportMeasurements.MqttGroup}").AppendLine();
+            md.AppendLine("| " + string.Join(" | ", ReportFormat.MqttHeaders) + " |");
+            md.AppendLine("| --- |" + string.Concat(Enumerable.Repeat(" ---: |", ReportFormat.MqttHeaders.Length - 1)));
+            foreach (var row in result.Mqtt)
+            {
+                md.AppendLine("| " + string.Join(" | ", ReportFormat.MqttCells(row)) + " |");
+            }
+
+            md.AppendLine().AppendLine(ReportFormat.MqttNote(result.Mqtt[0].Rounds));
+        }
+
         if (chart is not null)
         {
-            md.AppendLine().AppendLine(inv, $"![Throughput by frame size]({chart})");
+            md.AppendLine().AppendLine(inv, $"![Throughput by frame size, and MQTT messages/s end to end]({chart})");
         }
 
         return md.ToString();
+    }
+
+    private static string MqttCsv(IReadOnlyList<MqttRow> rows)
+    {
+        var csv = new StringBuilder();
+        csv.AppendLine("workload,measure,rounds,single_broker,single_min,single_max,disabled,disabled_min,disabled_max,enabled,enabled_min,enabled_max,hop_cost_pct,hop_cost_pct_min,hop_cost_pct_max,encryption_cost_pct,encryption_cost_pct_min,encryption_cost_pct_max");
+        foreach (var row in rows)
+        {
+            csv.AppendJoin(',', Quote(row.Workload), Quote(row.Measure), row.Rounds.ToString(CultureInfo.InvariantCulture))
+                .Append(Triple(row.Single)).Append(Triple(row.Disabled)).Append(Triple(row.Enabled))
+                .Append(Triple(row.HopPercent)).Append(Triple(row.EncryptionPercent))
+                .AppendLine();
+        }
+
+        return csv.ToString();
     }
 
     private static string Csv(IReadOnlyList<ReportRow> rows)

@@ -41,6 +41,25 @@ internal static class ReportFormat
         _ => value.ToString("N2", CultureInfo.InvariantCulture),
     };
 
+    /// <summary>The MQTT table's column headers.</summary>
+    public static readonly string[] MqttHeaders = ["Workload", "Single broker", "Disabled", "Enabled", "Internal hop", "Cost of encryption"];
+
+    /// <summary>The cells of an MQTT row, in <see cref="MqttHeaders"/>' order.</summary>
+    public static string[] MqttCells(MqttRow row) =>
+    [
+        $"{row.Workload}, {row.Measure}",
+        Number(row.Single.Median),
+        Number(row.Disabled.Median),
+        Number(row.Enabled.Median),
+        Cost(row.HopPercent),
+        Cost(row.EncryptionPercent),
+    ];
+
+    /// <summary>What the MQTT table's columns mean.</summary>
+    public static string MqttNote(int rounds) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"The same MQTTnet clients on every path: {MqttPath.Publishers} publishers and one subscriber (#, QoS 1). Single broker: one MQTTnet broker, publishers and subscriber on it. Disabled and Enabled: the sample's all (2 frontends, 2 backends, in this process), publishers on frontend 0, the subscriber on frontend 1, so each message goes frontend -> owning backend -> frontend, and a QoS 1 PUBACK waits for the backend's ack, which waits for the subscriber's frontend. messages/s: bursts with at most 256 undelivered, first publish to last delivery; latency: one message at a time, publish to delivery. Internal hop: how much longer Disabled takes than the single broker; cost of encryption: how much longer Enabled takes than Disabled (+100% = half the messages/s, or twice the latency). Medians of {rounds} rounds; brackets: lowest and highest round.");
+
     /// <summary>What the cost column means, for the notes under the tables.</summary>
     public static string CostNote(int rounds) => string.Create(
         CultureInfo.InvariantCulture,

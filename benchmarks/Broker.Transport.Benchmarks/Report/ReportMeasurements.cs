@@ -19,6 +19,7 @@ internal static partial class ReportMeasurements
         (Phase.Throughput, ConnectionCounts.Length * options.Rounds * Payloads.Names.Length),
         (Phase.Latency, options.Rounds),
         (Phase.Connect, (HandshakeAlgorithms.Length + 1) * options.Rounds),
+        (Phase.Mqtt, MqttWorkloads.Length * options.Rounds),
     ];
 
     /// <summary>Connection counts of the throughput tables: one, and several sending at once.</summary>
@@ -58,6 +59,9 @@ internal static partial class ReportMeasurements
 
         /// <summary>Handshakes, and handshakes while rotating.</summary>
         public const string Connect = "Connection setup";
+
+        /// <summary>MQTT clients through the two-tier sample and through one broker.</summary>
+        public const string Mqtt = "MQTT, end to end";
     }
 
     /// <summary>

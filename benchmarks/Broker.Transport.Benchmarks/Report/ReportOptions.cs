@@ -32,6 +32,12 @@ internal sealed record ReportOptions
     /// <summary>Connection setup: connects per path and round.</summary>
     public int Connects { get; init; } = 16;
 
+    /// <summary>MQTT: messages per throughput burst and route.</summary>
+    public int MqttMessages { get; init; } = 6000;
+
+    /// <summary>MQTT: single messages timed per route and round, for P50 and P99.</summary>
+    public int MqttLatencySamples { get; init; } = 1000;
+
     /// <summary>Where the files go; null for <c>artifacts/encryption-cost/&lt;UTC time&gt;</c>.</summary>
     public string? OutputFolder { get; init; }
 
@@ -45,6 +51,8 @@ internal sealed record ReportOptions
         RoundTrips = 30,
         WarmupRoundTrips = 20,
         Connects = 2,
+        MqttMessages = 100,
+        MqttLatencySamples = 20,
     };
 
     /// <summary>Reads <c>[--quick] [--rounds N] [--out DIR]</c>.</summary>

@@ -42,16 +42,16 @@ public class ConnectionTelemetryTests
         var frames = backend.CreateFrameReader();
         Assert.True(await frames.ReadFrameAsync(ct).Guarded(ct));
         Assert.Equal(1000, frames.Current.Length);
-        // While open: read from the live connection. The frontend counts a write once SslStream's write has returned,
-        // which may be after the backend read it: wait for the count (bounded), then check it.
-        long SentNow()
+        // While open: read from the live connection. The frontend's send loop adds the count once its socket
+        // write returns, which can be a moment after the backend already read the frame, so poll (bounded).
+        var sentWhileOpen = 0L;
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); sentWhileOpen != 1004 && DateTime.UtcNow < deadline; await Task.Delay(10, ct))
         {
             sent.RecordObservableInstruments();
-            return sent.GetMeasurementSnapshot(clear: true).Sum((Side, "frontend"), (Encryption, "enabled"));
+            sentWhileOpen = sent.GetMeasurementSnapshot(clear: true).Sum((Side, "frontend"), (Encryption, "enabled"));
         }
 
-        await WaitForAsync(() => SentNow() == 1004);
-        Assert.Equal(1004, SentNow());
+        Assert.Equal(1004, sentWhileOpen);
         Assert.False(await frames.ReadFrameAsync(ct).Guarded(ct));
         await backend.Output.WriteFrameAsync(new byte[10], ct);
         await backend.Output.CompleteAsync();

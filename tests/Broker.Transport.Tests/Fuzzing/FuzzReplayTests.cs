@@ -128,41 +128,7 @@ public class FuzzReplayTests
         Assert.StartsWith("'tls.key' holds no usable private key", error.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>A seed with a few bytes flipped, inserted, deleted or cut, as AFL++'s havoc stage does.</summary>
-    private static Gen<byte[]> Mutated(byte[][] seeds) =>
-        Gen.Select(Gen.Int[0, seeds.Length - 1], Gen.Select(Gen.Int[0, 3], Gen.Int[0, int.MaxValue], Gen.Byte).Array[1, 8], (seed, edits) =>
-        {
-            var bytes = new List<byte>(seeds[seed]);
-            foreach (var (kind, at, value) in edits)
-            {
-                var position = bytes.Count == 0 ? 0 : at % bytes.Count;
-                switch (kind)
-                {
-                    case 0 when bytes.Count > 0: bytes[position] = value; break;
-                    case 1: bytes.Insert(position, value); break;
-                    case 2 when bytes.Count > 0: bytes.RemoveAt(position); break;
-                    case 3 when bytes.Count > 0: bytes.RemoveRange(position, bytes.Count - position); break;
-                }
-            }
+    private static string FuzzFolder => FuzzCorpus.Folder;
 
-            return bytes.ToArray();
-        });
-
-    /// <summary>fuzz/Broker.Transport.Fuzz in this checkout, found by walking up from the test binaries.</summary>
-    private static string FuzzFolder
-    {
-        get
-        {
-            for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-            {
-                var candidate = Path.Combine(folder.FullName, "fuzz", "Broker.Transport.Fuzz");
-                if (Directory.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new DirectoryNotFoundException($"No fuzz/Broker.Transport.Fuzz above {AppContext.BaseDirectory}.");
-        }
-    }
+    private static Gen<byte[]> Mutated(byte[][] seeds) => FuzzCorpus.Mutated(seeds);
 }
