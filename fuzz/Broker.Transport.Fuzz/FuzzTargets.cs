@@ -26,7 +26,7 @@ internal static class FuzzTargets
 
     // The first input byte picks the reader's maximum and how the stream is cut into pipe writes, so the
     // fuzzer reaches the limits (0, 1, a header's worth, the default) and headers split across segments.
-    private static readonly int[] MaxFrameSizes = [0, 1, 3, 4, 16, 255, 4096, FrameFormat.DefaultMaxFrameSize];
+    internal static readonly int[] MaxFrameSizes = [0, 1, 3, 4, 16, 255, 4096, FrameFormat.DefaultMaxFrameSize];
 
     /// <summary>
     /// The frame reader: the stream after the first byte is read both with <see cref="FrameFormat.TryReadFrame"/>

@@ -1,5 +1,7 @@
 using System.Net;
 using Broker.Transport.Configuration;
+using Broker.Transport.Connections;
+using Broker.Transport.Security;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Transport.Hosting;
@@ -14,7 +16,13 @@ internal sealed class BrokerTransportOptionsValidator : IValidateOptions<BrokerT
     public ValidateOptionsResult Validate(string? name, BrokerTransportOptions options)
     {
         var failures = new List<string>();
-        if (options.ConfigFile is not null && options.BrokerConfig is not null)
+
+        // An empty value (BrokerTransport:ConfigFile= in configuration) is a mistake to name, not a path to resolve.
+        if (options.ConfigFile is { } configFile && string.IsNullOrWhiteSpace(configFile))
+        {
+            failures.Add($"{nameof(options.ConfigFile)} is empty; it must name the broker config file, such as /etc/broker/broker.json (or be left out).");
+        }
+        else if (options.ConfigFile is not null && options.BrokerConfig is not null)
         {
             failures.Add($"{nameof(options.ConfigFile)} and the inline broker config ({nameof(options.BrokerConfig)}, the Broker section) are both set; give the broker config one way.");
         }
@@ -47,12 +55,41 @@ internal sealed class BrokerTransportOptionsValidator : IValidateOptions<BrokerT
 
         foreach (var (field, folder) in new[] { (nameof(options.BackendCertificateFolder), options.BackendCertificateFolder), (nameof(options.FrontendCertificateFolder), options.FrontendCertificateFolder) })
         {
-            if (folder is not null && !Directory.Exists(folder))
+            if (folder is not null && string.IsNullOrWhiteSpace(folder))
+            {
+                failures.Add($"{field} is empty; it must name a mounted Kubernetes TLS Secret (tls.crt, tls.key, ca.crt), or be left out for the embedded issuer.");
+            }
+            else if (folder is not null && !Directory.Exists(folder))
             {
                 failures.Add($"{field} is '{Path.GetFullPath(folder)}', which does not exist. It should be a mounted Kubernetes TLS Secret (tls.crt, tls.key, ca.crt).");
             }
         }
 
+        // The identities, read as the listener and connector read them (a lenient IP such as 127.1, a wildcard).
+        Check(failures, () =>
+        {
+            var listener = new TransportListenerOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled };
+            foreach (var identity in options.AllowedClientIdentities)
+            {
+                listener.AllowedClientIdentities.Add(identity);
+            }
+
+            listener.Validate();
+        });
+        Check(failures, () => new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, ServerIdentity = options.ServerIdentity }.Validate());
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(List<string> failures, Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (ArgumentException ex)
+        {
+            failures.Add(ex.Message);
+        }
     }
 }

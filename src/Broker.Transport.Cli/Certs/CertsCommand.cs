@@ -77,8 +77,8 @@ internal static class CertsCommand
     private static Command CreateRotate()
     {
         var dir = new Option<string>("--dir") { Description = "A folder made by 'certs issue'.", HelpName = "DIR", Required = true };
-        var newCa = new Option<bool>("--new-ca") { Description = "Make a new root first; each ca.crt then holds the new root and the old one (the overlap)." };
-        var overlap = CliOptions.Duration("--overlap", "With --new-ca: how long both folders hold the two-root bundle with their current leaves before the leaves from the new root go in, so every reader trusts the new root before it meets a leaf it signed. Default 15s (above serve's and send's default 10s poll).");
+        var newCa = new Option<bool>("--new-ca") { Description = "Make a new root first: each ca.crt holds the new root beside the old one, then the leaves from the new root go in, then the old root leaves every ca.crt, each step --overlap after the one before." };
+        var overlap = CliOptions.Duration("--overlap", "With --new-ca: how long each step waits for every reader to reload (the two-root bundle before the new leaves go in, so every reader trusts the new root before it meets a leaf it signed; the new leaves before the old root goes). Default 15s (above serve's and send's default 10s poll).");
         var rotate = new Command("rotate", "Issue new leaves from DIR/ca (same names, lifetime and key algorithm) and swap them into DIR/backend and DIR/frontend atomically, as kubelet updates a mounted Secret; a running serve or send picks them up.")
         {
             dir, newCa, overlap,
@@ -87,7 +87,7 @@ internal static class CertsCommand
         {
             var folder = parse.GetRequiredValue(dir);
             DevPki.Rotate(folder, parse.GetValue(newCa), parse.GetValue(overlap) ?? DefaultOverlap, Console.Out);
-            Console.Out.WriteLine($"rotated {Path.Combine(folder, DevPki.BackendFolder)}/ and {Path.Combine(folder, DevPki.FrontendFolder)}/{(parse.GetValue(newCa) ? " under a new root (both roots trusted)" : string.Empty)}");
+            Console.Out.WriteLine($"rotated {Path.Combine(folder, DevPki.BackendFolder)}/ and {Path.Combine(folder, DevPki.FrontendFolder)}/{(parse.GetValue(newCa) ? " under a new root (the old root retired)" : string.Empty)}");
             return ExitCodes.Success;
         });
         return rotate;

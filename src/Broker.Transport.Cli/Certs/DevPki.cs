@@ -49,14 +49,15 @@ internal static class DevPki
 
     /// <summary>
     /// Issues new leaves from <c>ca/</c>, with the names, lifetime and key algorithm of the current ones, and
-    /// swaps them into <c>backend/</c> and <c>frontend/</c>. With <paramref name="newCa"/>, a new root first, and
-    /// each <c>ca.crt</c> holds the new root and the old one (the overlap that keeps the other side's old leaf trusted).
+    /// swaps them into <c>backend/</c> and <c>frontend/</c>. With <paramref name="newCa"/>, a new root first, trusted
+    /// beside the old one for the overlap, and retired at the end of the run.
     /// </summary>
     /// <remarks>
-    /// A new root goes out in two steps, as the embedded issuer does it: first both folders get the two-root
-    /// bundle with their current leaves, then, after <paramref name="overlap"/> (time for every reader to
-    /// reload), the leaves signed by the new root. Written at once, a side that reloaded its new leaf before
-    /// the other side reloaded the new bundle would be refused by it.
+    /// A new root goes out in three steps, each <paramref name="overlap"/> (time for every reader to reload) after
+    /// the one before: both folders get the two-root bundle with their current leaves; then the leaves signed by
+    /// the new root; then a bundle of the new root alone. Written at once, a side that reloaded its new leaf before
+    /// the other side reloaded the new bundle would be refused by it; never retired, the old root would let a
+    /// leaf it signed in for good. A leaf rotation keeps only the roots that still count (see Trust).
     /// </remarks>
     public static void Rotate(string dir, bool newCa, TimeSpan overlap = default, TextWriter? progress = null)
     {
@@ -81,11 +82,19 @@ internal static class DevPki
                     return fresh.ExportCertificatePem() + "\n" + current.ExportCertificatePem() + "\n";
                 }
 
-                // A leaf rotation leaves the trust bundle as it is (an overlap from an earlier --new-ca stays).
+                // A leaf rotation keeps the roots that still count: the current one, and one that signed the leaf being
+                // replaced (an overlap a --new-ca that was stopped half-way left). Any other root leaves ca.crt.
                 var bundle = File.ReadAllText(Path.Combine(folder, PemCredentials.TrustBundleFileName));
                 var roots = new X509Certificate2Collection();
                 roots.ImportFromPem(bundle);
-                return roots.Any(r => r.RawData.AsSpan().SequenceEqual(current.RawData)) ? bundle : current.ExportCertificatePem() + "\n" + bundle;
+                using var leaf = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(folder, PemCredentials.CertificateFileName)));
+                var kept = roots.Where(r => r.RawData.AsSpan().SequenceEqual(current.RawData) || r.SubjectName.RawData.AsSpan().SequenceEqual(leaf.IssuerName.RawData)).ToList();
+                if (!kept.Any(r => r.RawData.AsSpan().SequenceEqual(current.RawData)))
+                {
+                    kept.Insert(0, current);
+                }
+
+                return string.Concat(kept.Select(r => r.ExportCertificatePem() + "\n"));
             }
 
             if (newCa)
@@ -109,6 +118,17 @@ internal static class DevPki
 
             WriteLeaf(backend, signer, backendProfile, backendTrust, now);
             WriteLeaf(frontend, signer, frontendProfile, frontendTrust, now);
+            if (fresh is not null)
+            {
+                // Step three: once every reader has the leaves from the new root (another overlap), the old root,
+                // which now signs nothing in use, leaves both bundles. A leaf it signed is refused from then on.
+                progress?.WriteLine($"leaves from the new root in {backend}/ and {frontend}/; the old root leaves ca.crt in {Configuration.GoDuration.Format(overlap)}");
+                Thread.Sleep(overlap);
+                var single = fresh.ExportCertificatePem() + "\n";
+                KeepLeaf(backend, single);
+                KeepLeaf(frontend, single);
+                progress?.WriteLine($"the old root left {backend}/ca.crt and {frontend}/ca.crt");
+            }
         }
         finally
         {
@@ -155,7 +175,8 @@ internal static class DevPki
 
     private static void WriteCa(string dir, X509Certificate2 root)
     {
-        var folder = Directory.CreateDirectory(Path.Combine(dir, CaFolder)).FullName;
+        // The root's key lives here: the owner alone may enter, whatever the umask.
+        var folder = SecretFolderWriter.CreateFolder(Path.Combine(dir, CaFolder), SecretFolderWriter.OwnerOnlyFolder);
 
         // Key first, then certificate, each through a temporary file renamed into place: a reader never
         // finds half a file.

@@ -27,6 +27,15 @@ internal static class SecretFolderWriter
 
     private const string DataLinkTmp = "..data_tmp";
 
+    /// <summary>A folder only its owner may list or enter (0700): <c>ca/</c>, with the root's key.</summary>
+    public const UnixFileMode OwnerOnlyFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>A Secret folder (0750): its owner, and the pod's group that must read the certificates, as kubelet's fsGroup does.</summary>
+    public const UnixFileMode SecretFolderMode = OwnerOnlyFolder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+
+    private const UnixFileMode KeyFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode CertificateFileMode = KeyFileMode | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
     /// <summary>Publishes <paramref name="files"/> as the folder's new content, in one atomic swap.</summary>
     /// <exception cref="PlatformNotSupportedException">On Windows, which has no rename(2) of symlinks.</exception>
     public static void Write(string folder, IReadOnlyList<SecretFile> files)
@@ -36,7 +45,7 @@ internal static class SecretFolderWriter
             throw new PlatformNotSupportedException("Secret folders are written with symlinks and rename(2), as kubelet writes them: run 'certs' on Linux or macOS.");
         }
 
-        Directory.CreateDirectory(folder);
+        CreateFolder(folder, SecretFolderMode);
         var previous = DataTarget(folder);
 
         // A new timestamped folder, named as Go's os.MkdirTemp(dir, "..2006_01_02_15_04_05.") names it.
@@ -48,7 +57,7 @@ internal static class SecretFolderWriter
         }
         while (Directory.Exists(Path.Combine(folder, stamp)));
 
-        var target = Directory.CreateDirectory(Path.Combine(folder, stamp));
+        var target = new DirectoryInfo(CreateFolder(Path.Combine(folder, stamp), SecretFolderMode));
         foreach (var file in files)
         {
             WriteNew(Path.Combine(target.FullName, file.Name), file.Content, file.OwnerOnly);
@@ -89,19 +98,40 @@ internal static class SecretFolderWriter
         }
     }
 
-    /// <summary>Creates a file that must not exist yet; a key is readable by its owner only (0600), anything else by all (0644).</summary>
+    /// <summary>
+    /// Creates a file that must not exist yet; a key is readable by its owner only (0600), anything else by all
+    /// (0644), whatever the umask: the mode given to open(2) is masked by it, so it is set again once created.
+    /// </summary>
     public static void WriteNew(string path, string content, bool ownerOnly)
     {
+        var mode = ownerOnly ? KeyFileMode : CertificateFileMode;
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
-            options.UnixCreateMode = ownerOnly
-                ? UnixFileMode.UserRead | UnixFileMode.UserWrite
-                : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+            options.UnixCreateMode = mode;
         }
 
-        using var writer = new StreamWriter(path, System.Text.Encoding.ASCII, options);
-        writer.Write(content);
+        using (var writer = new StreamWriter(path, System.Text.Encoding.ASCII, options))
+        {
+            writer.Write(content);
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+    }
+
+    /// <summary>Creates <paramref name="path"/> (and its parents) if missing, and gives it <paramref name="mode"/> whatever the umask; returns its full path.</summary>
+    public static string CreateFolder(string path, UnixFileMode mode)
+    {
+        var folder = Directory.CreateDirectory(path);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(folder.FullName, mode);
+        }
+
+        return folder.FullName;
     }
 
     /// <summary>The timestamped folder <c>..data</c> points to, or null when the folder is not a projected volume.</summary>

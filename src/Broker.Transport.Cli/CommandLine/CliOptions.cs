@@ -27,6 +27,26 @@ internal static class CliOptions
         },
     };
 
+    /// <summary>
+    /// Checks each value of <paramref name="option"/> is a peer identity (a DNS name, an IP address in canonical form,
+    /// or a URI), as the library reads it: a bad one is a parse error that names the flag.
+    /// </summary>
+    public static T Identities<T>(this T option)
+        where T : Option
+    {
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (!PeerIdentity.TryParse(token.Value, out _, out var problem))
+                {
+                    result.AddError($"{option.Name} {problem}");
+                }
+            }
+        });
+        return option;
+    }
+
     /// <summary>A DURATION option in the broker config file's grammar (Go durations: <c>3s</c>, <c>45m</c>, <c>240h</c>, <c>1h30m</c>); it must be positive.</summary>
     public static Option<TimeSpan?> Duration(string name, string description) => new(name)
     {

@@ -52,6 +52,12 @@ internal sealed class TransportSettings : IDisposable
         }
 
         var encrypt = encryptFlag ?? file?.Config.EncryptInternalTraffic ?? EncryptInternalTraffic.Enabled;
+        if (encryptFlag == EncryptInternalTraffic.Disabled && file?.Config.EncryptInternalTraffic != EncryptInternalTraffic.Disabled)
+        {
+            // The same warning a config file that says Disabled gets (the file's own, when it says so, is above).
+            warnings.Add("--encrypt is Disabled: internal traffic between frontend and backend travels in plaintext. Keep it Enabled outside controlled, non-production test environments.");
+        }
+
         if (encrypt == EncryptInternalTraffic.Disabled)
         {
             if (certDir is not null)

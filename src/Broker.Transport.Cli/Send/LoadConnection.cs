@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Broker.Transport.Connections;
+using Broker.Transport.Security;
 using HdrHistogram;
 
 namespace Broker.Transport.Cli.Send;
@@ -121,7 +122,7 @@ internal sealed class LoadConnection : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Fail(ex.Message);
+            Fail(ex);
             return;
         }
 
@@ -135,7 +136,7 @@ internal sealed class LoadConnection : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Fail(ex.Message);
+            Fail(ex);
             return;
         }
 
@@ -204,7 +205,7 @@ internal sealed class LoadConnection : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Fail(ex.Message);
+            Fail(ex);
         }
     }
 
@@ -239,7 +240,7 @@ internal sealed class LoadConnection : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Fail(ex.Message);
+            Fail(ex);
             return;
         }
 
@@ -258,9 +259,33 @@ internal sealed class LoadConnection : IAsyncDisposable
         }
     }
 
-    private void Fail(string reason)
+    /// <summary>
+    /// Why the backend refused this connection after it was set up (TLS 1.3 lets a frontend finish its handshake
+    /// before the backend has checked it: a mode mismatch or a certificate the backend refuses shows at the first
+    /// read), or null. The summary names it as the cause.
+    /// </summary>
+    public string? Refusal { get; private set; }
+
+    private void Fail(Exception error)
     {
-        if (Interlocked.CompareExchange(ref _error, reason, null) is null)
+        if (error is HandshakeException refused)
+        {
+            var reason = $"refused ({refused.Reason}): {refused.Message}";
+            if (Interlocked.CompareExchange(ref _error, reason, null) is null)
+            {
+                Refusal = reason;
+                Fail(reason, recorded: true);
+            }
+
+            return;
+        }
+
+        Fail(error.Message);
+    }
+
+    private void Fail(string reason, bool recorded = false)
+    {
+        if (recorded || Interlocked.CompareExchange(ref _error, reason, null) is null)
         {
             // The other direction ends at its next read or flush.
             _connection.Abort(reason);

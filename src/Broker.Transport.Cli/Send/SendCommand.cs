@@ -24,9 +24,9 @@ internal static class SendCommand
         var certDir = CliOptions.CertDir("frontend");
         var serverName = new Option<string?>("--server-name")
         {
-            Description = "The name the server's certificate must carry (a DNS name, IP address or URI in its subject alternative names). Default: the host of --connect.",
+            Description = "The name the server's certificate must carry (a DNS name, IP address in canonical form or URI in its subject alternative names). Default: the host of --connect.",
             HelpName = "NAME",
-        };
+        }.Identities();
         var connections = CliOptions.AtLeast("--connections", 1, "How many connections to open and load at once. Default 1.");
         var size = CliOptions.AtLeast("--size", 1, $"Each message's size in bytes, at most {MaxSize}. Default {DefaultSize}.", "BYTES");
         size.Validators.Add(result =>

@@ -62,6 +62,10 @@ internal static class SendReport
         var bytes = sent * size;
         var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
         var errors = connections.Count(c => c.Error is not null);
+
+        // Connections the backend refused once they were set up: the cause of whatever did not come back.
+        var refusal = connections.Select(c => c.Refusal).FirstOrDefault(r => r is not null);
+        var cause = refusal is null ? string.Empty : $"; the backend refused the connection after it was set up: {refusal}";
         var rows = new List<(string Name, string Value)>
         {
             ("connections", Invariant($"{connections.Count}")),
@@ -87,14 +91,14 @@ internal static class SendReport
             // A message counts as echoed only once all its bytes came back unchanged.
             rows.Add(("echo check", echoed == sent
                 ? "every byte came back unchanged"
-                : Invariant($"FAILED: {echoed} of {sent} messages came back intact")));
+                : Invariant($"FAILED: {echoed} of {sent} messages came back intact{cause}")));
         }
 
         else
         {
             rows.Add(("sink check", errors == 0
                 ? "the server counted every byte sent"
-                : "FAILED: see the errors"));
+                : refusal is null ? "FAILED: see the errors" : $"FAILED{cause}"));
         }
 
         rows.Add(("errors", Invariant($"{errors}")));

@@ -22,9 +22,9 @@ internal static class ServeCommand
         var mode = CliOptions.Mode("echo sends back every byte received on the connection, raw (no framing), so any TLS client can use it; sink reads and counts, and answers with the count once the client has finished (8 bytes, big-endian).");
         var allowPeer = new Option<string[]>("--allow-peer")
         {
-            Description = "Accept only clients whose certificate carries this DNS name (or URI) in its subject alternative names. Repeatable. Without it, any client certificate that chains to ca.crt with the client-authentication usage is accepted.",
+            Description = "Accept only clients whose certificate carries exactly this identity in its subject alternative names: a DNS name, an IP address (canonical: 127.0.0.1) or a URI; a wildcard name in a certificate never matches. Repeatable. Without it, any client certificate that chains to ca.crt with the client-authentication usage is accepted.",
             HelpName = "NAME",
-        };
+        }.Identities();
         var handshakeTimeout = CliOptions.Duration("--handshake-timeout", "How long a client may take to set up its connection (the TLS handshake). Default 10s.");
         var grace = CliOptions.Duration("--grace-period", "On SIGINT or SIGTERM, how long open connections may go on before they are closed. Default 10s.");
         var poll = CliOptions.CertPollInterval();

@@ -2,7 +2,9 @@ namespace Broker.Transport.Certificates;
 
 /// <summary>
 /// The one lifecycle every rotating source shares: not ready until it holds material, swapped atomically,
-/// listeners told once per change, a clear error after dispose. (go-spiffe's x509source.)
+/// listeners told once per change, a clear error after dispose. (go-spiffe's x509source.) It owns the versions it
+/// publishes: each replaced one (and the last, at dispose) is retired, and its leaf and key disposed once no
+/// handshake holds it.
 /// </summary>
 internal sealed class CredentialsSlot(string sourceName)
 {
@@ -35,9 +37,19 @@ internal sealed class CredentialsSlot(string sourceName)
             return;
         }
 
-        Volatile.Write(ref _current, credentials);
+        var previous = Interlocked.Exchange(ref _current, credentials);
         Changed?.Invoke(sender, credentials);
+
+        // The slot owns what it publishes: a replaced version is let go once no handshake holds it.
+        if (!ReferenceEquals(previous, credentials))
+        {
+            previous?.Retire();
+        }
     }
 
-    public void Dispose() => _disposed = true;
+    public void Dispose()
+    {
+        _disposed = true;
+        Interlocked.Exchange(ref _current, null)?.Retire();
+    }
 }

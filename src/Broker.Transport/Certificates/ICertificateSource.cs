@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace Broker.Transport.Certificates;
 
 /// <summary>
@@ -10,6 +12,15 @@ public interface ICertificateSource
     /// <summary>The credentials to use for a handshake starting now.</summary>
     /// <exception cref="CertificateUnavailableException">The source holds no usable material (not ready yet, or disposed).</exception>
     CertificateCredentials GetCurrent();
+
+    /// <summary>
+    /// The roots a peer's chain must end in, read when a peer's certificate is verified (not when the
+    /// handshake started), so a root trusted a moment ago already counts. Defaults to the trust bundle of
+    /// <see cref="GetCurrent"/>; a source whose trust comes from elsewhere than its leaf (a separate bundle file,
+    /// roots kept during a handover) returns that.
+    /// </summary>
+    /// <exception cref="CertificateUnavailableException">The source holds no usable material.</exception>
+    X509Certificate2Collection GetTrustBundle() => GetCurrent().TrustBundle;
 
     /// <summary>Raised once each time <see cref="GetCurrent"/> starts returning a new version.</summary>
     event EventHandler<CertificateCredentials>? CredentialsChanged;

@@ -17,6 +17,7 @@ public sealed partial class InternalIssuer
         private readonly CredentialsSlot _slot;
         private readonly ITimer _timer;
         private AsymmetricAlgorithm? _key;
+        private OwnedLeaf? _owned;
         private int _failures;
 
         public IssuedSide(InternalIssuer issuer, string role, IEnumerable<string> names, bool server)
@@ -49,10 +50,11 @@ public sealed partial class InternalIssuer
         public void Issue(IssuingRoot root, DateTimeOffset now)
         {
             var options = _issuer._options;
-            if (_key is null || options.Policy.RotationPolicy == RotationPolicy.Always)
+            var key = _key;
+            if (key is null || options.Policy.RotationPolicy == RotationPolicy.Always)
             {
                 // Always: a new key at every renewal. Never: the first key for good.
-                _key = _issuer.KeyFactory(options.Policy.Algorithm);
+                key = _issuer.KeyFactory(options.Policy.Algorithm);
             }
 
             var spec = new LeafSpec(_names[0], now, now + options.Policy.Duration)
@@ -63,8 +65,29 @@ public sealed partial class InternalIssuer
                 ServerAuthentication = _server,
                 ClientAuthentication = !_server,
             };
-            var previous = Leaf;
-            var leaf = CertificateIssuance.IssueLeaf(root.Certificate, _key, spec);
+            var previous = Leaf is { } old ? (old.Thumbprint, NotAfter: new DateTimeOffset(old.NotAfter.ToUniversalTime(), TimeSpan.Zero)) : default((string Thumbprint, DateTimeOffset NotAfter)?);
+            X509Certificate2 leaf;
+            try
+            {
+                leaf = CertificateIssuance.IssueLeaf(root.Signer, key, spec);
+            }
+            catch
+            {
+                if (!ReferenceEquals(key, _key))
+                {
+                    key.Dispose();
+                }
+
+                throw;
+            }
+
+            // The leaf holds its own handle to the key (CopyWithPrivateKey), so a replaced key object goes now.
+            if (!ReferenceEquals(key, _key))
+            {
+                _key?.Dispose();
+                _key = key;
+            }
+
             var notBefore = new DateTimeOffset(leaf.NotBefore.ToUniversalTime(), TimeSpan.Zero);
             var notAfter = new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero);
             if (notAfter > root.LastLeafExpiry)
@@ -73,13 +96,17 @@ public sealed partial class InternalIssuer
             }
 
             Leaf = leaf;
+            _owned = new OwnedLeaf(leaf, null);
             _failures = 0;
             RenewAt = Jitter(notBefore, options.Policy.RenewalTime(notBefore, notAfter), notAfter);
-            _slot.Publish(this, new CertificateCredentials(leaf, null, _issuer.Bundle()));
+            var thumbprint = leaf.Thumbprint;
+
+            // The previous leaf is disposed once no handshake uses it: from here on only copies of it are read.
+            _slot.Publish(this, new CertificateCredentials(leaf, null, _issuer.Bundle(), _owned));
             _timer.Change(_issuer.Until(RenewAt), Timeout.InfiniteTimeSpan);
-            if (previous is not null)
+            if (previous is { } before)
             {
-                _issuer._log.LeafRenewed(_role, previous.Thumbprint, new DateTimeOffset(previous.NotAfter.ToUniversalTime(), TimeSpan.Zero), leaf.Thumbprint, notAfter);
+                _issuer._log.LeafRenewed(_role, before.Thumbprint, before.NotAfter, thumbprint, notAfter);
                 _issuer._metrics.Rotated(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Leaf, _role);
             }
         }
@@ -108,7 +135,7 @@ public sealed partial class InternalIssuer
         {
             if (Leaf is not null)
             {
-                _slot.Publish(this, new CertificateCredentials(Leaf, null, _issuer.Bundle()));
+                _slot.Publish(this, new CertificateCredentials(Leaf, null, _issuer.Bundle(), _owned));
             }
         }
 
@@ -116,6 +143,8 @@ public sealed partial class InternalIssuer
         {
             _timer.Dispose();
             _slot.Dispose();
+            _key?.Dispose();
+            _key = null;
         }
 
         private void OnDue()

@@ -96,6 +96,9 @@ public sealed partial class InternalIssuer
             _frontend.Republish();
             _backend.Renew();
             _frontend.Renew();
+
+            // The old root signs nothing more: its key goes now (its certificate stays trusted until retirement).
+            old.Signer.Dispose();
             ScheduleRetirement();
         }
     }

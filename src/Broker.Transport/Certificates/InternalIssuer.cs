@@ -64,7 +64,7 @@ public sealed partial class InternalIssuer : IDisposable
     /// <summary>The frontend's certificate source: its current leaf (client authentication) and the trust bundle.</summary>
     public ICertificateSource Frontend => _frontend.Source;
 
-    /// <summary>The root that signs new leaves now.</summary>
+    /// <summary>The root that signs new leaves now (the certificate alone: its key never leaves the issuer).</summary>
     public X509Certificate2 Root
     {
         get
@@ -121,13 +121,21 @@ public sealed partial class InternalIssuer : IDisposable
     {
         lock (_gate)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             _disposed = true;
+
+            // Under the lock: a renewal that is running uses the sides' keys and the root's.
+            _backend.Dispose();
+            _frontend.Dispose();
+            _root.Signer.Dispose();
         }
 
         _rootTimer.Dispose();
         _retireTimer.Dispose();
-        _backend.Dispose();
-        _frontend.Dispose();
     }
 
     /// <summary>Now, to the second: X.509 validity has no finer precision.</summary>
@@ -152,12 +160,12 @@ public sealed partial class InternalIssuer : IDisposable
     {
         using var key = KeyFactory(_options.Policy.Algorithm);
         var notAfter = now + _options.EffectiveCaDuration;
-        var certificate = CertificateIssuance.CreateRoot(_options.CaName, key, now, notAfter);
+        var signer = CertificateIssuance.CreateRoot(_options.CaName, key, now, notAfter);
 
         // The root renews at 2/3 of its lifetime (cert-manager's rule without renewBefore).
         var renewAt = now + TimeSpan.FromTicks((notAfter - now).Ticks * 2 / 3);
         _rootTimer.Change(Until(renewAt), Timeout.InfiniteTimeSpan);
-        return new IssuingRoot(certificate, renewAt);
+        return new IssuingRoot(signer, renewAt);
     }
 
     /// <summary>
@@ -183,9 +191,13 @@ public sealed partial class InternalIssuer : IDisposable
     }
 
     /// <summary>A root that signed leaves, and when the last of them expires.</summary>
-    internal sealed class IssuingRoot(X509Certificate2 certificate, DateTimeOffset renewAt)
+    internal sealed class IssuingRoot(X509Certificate2 signer, DateTimeOffset renewAt)
     {
-        public X509Certificate2 Certificate { get; } = certificate;
+        /// <summary>The root with its private key: signs leaves while the root is current; disposed when it rolls over.</summary>
+        public X509Certificate2 Signer { get; } = signer;
+
+        /// <summary>The root alone, without its key: what trust bundles and callers get.</summary>
+        public X509Certificate2 Certificate { get; } = X509CertificateLoader.LoadCertificate(signer.RawData);
 
         public DateTimeOffset RenewAt { get; } = renewAt;
 

@@ -19,6 +19,24 @@ public static class PemCredentials
     /// <summary>The trust bundle's name in a Secret folder.</summary>
     public const string TrustBundleFileName = "ca.crt";
 
+    /// <summary>The largest certificate file (<c>tls.crt</c>: the leaf and its chain) read: 1 MiB.</summary>
+    public const int MaxCertificateFileBytes = 1024 * 1024;
+
+    /// <summary>The largest key file (<c>tls.key</c>) read: 1 MiB (an RSA-8192 key in PEM is under 7 KiB).</summary>
+    public const int MaxKeyFileBytes = 1024 * 1024;
+
+    /// <summary>The largest trust bundle file (<c>ca.crt</c>) read: 4 MiB, room for <see cref="MaxTrustBundleCertificates"/> RSA-8192 roots.</summary>
+    public const int MaxTrustBundleFileBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// The most roots a trust bundle may hold: 1,000. Every handshake checks the peer's chain against the whole
+    /// bundle, and a refusal names it, so a bundle of 10,000 roots made each handshake cost seconds of CPU.
+    /// </summary>
+    public const int MaxTrustBundleCertificates = 1000;
+
+    /// <summary>The most certificates a certificate file may hold: the leaf and 15 intermediates, all sent at every handshake.</summary>
+    public const int MaxChainCertificates = 16;
+
     /// <summary>Loads <c>tls.crt</c>, <c>tls.key</c> and <c>ca.crt</c> from <paramref name="folder"/>.</summary>
     /// <exception cref="CertificateLoadException">The folder or a file is missing, unreadable or broken; the message names it.</exception>
     public static CertificateCredentials LoadFolder(string folder)
@@ -39,9 +57,9 @@ public static class PemCredentials
     /// <exception cref="CertificateLoadException">A file is missing, unreadable or broken, or the key does not match; the message names the file.</exception>
     public static CertificateCredentials LoadFiles(string certificatePath, string keyPath, string trustBundlePath)
     {
-        var certificatePem = ReadText(certificatePath, "certificate");
-        var keyPem = ReadText(keyPath, "private key");
-        var trustPem = ReadText(trustBundlePath, "trust bundle");
+        var certificatePem = ReadCertificateFile(certificatePath);
+        var keyPem = ReadKeyFile(keyPath);
+        var trustPem = ReadTrustBundleFile(trustBundlePath);
         return FromPem(certificatePem, keyPem, trustPem, certificatePath, keyPath, trustBundlePath);
     }
 
@@ -51,8 +69,8 @@ public static class PemCredentials
         string certificatePem, string keyPem, string trustBundlePem,
         string certificateName = CertificateFileName, string keyName = KeyFileName, string trustBundleName = TrustBundleFileName)
     {
-        var chain = ReadCertificates(certificatePem, certificateName);
-        var roots = ReadCertificates(trustBundlePem, trustBundleName);
+        var chain = ReadCertificates(certificatePem, certificateName, MaxChainCertificates, "the leaf and at most 15 intermediates");
+        var roots = ReadCertificates(trustBundlePem, trustBundleName, MaxTrustBundleCertificates, "every handshake checks the peer against the whole bundle");
 
         // The key is read first and matched second: X509Certificate2.CreateFromPem reports a key from another
         // certificate and a file with no key in it alike, and each needs a different fix. (The copy keeps its
@@ -105,8 +123,15 @@ public static class PemCredentials
         throw new CertificateLoadException($"'{keyName}' holds no usable private key (expected PEM 'RSA PRIVATE KEY', 'EC PRIVATE KEY' or 'PRIVATE KEY'): {failure!.Message}", failure);
     }
 
-    private static X509Certificate2Collection ReadCertificates(string pem, string name)
+    private static X509Certificate2Collection ReadCertificates(string pem, string name, int maxCount, string why)
     {
+        // Counted before anything is parsed: ten thousand certificates cost seconds to parse, and more at every handshake.
+        var count = CountBlocks(pem);
+        if (count > maxCount)
+        {
+            throw new CertificateLoadException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{name}' holds {count:N0} certificates; at most {maxCount:N0} are accepted ({why})."));
+        }
+
         var collection = new X509Certificate2Collection();
         try
         {
@@ -125,27 +150,24 @@ public static class PemCredentials
         return collection;
     }
 
-    internal static string ReadText(string path, string what)
+    /// <summary>Reads a <c>tls.crt</c>: a regular file of at most <see cref="MaxCertificateFileBytes"/>.</summary>
+    internal static string ReadCertificateFile(string path) => CertificateFile.ReadText(path, "certificate", MaxCertificateFileBytes);
+
+    /// <summary>Reads a <c>tls.key</c>: a regular file of at most <see cref="MaxKeyFileBytes"/>.</summary>
+    internal static string ReadKeyFile(string path) => CertificateFile.ReadText(path, "private key", MaxKeyFileBytes);
+
+    /// <summary>Reads a <c>ca.crt</c>: a regular file of at most <see cref="MaxTrustBundleFileBytes"/>.</summary>
+    internal static string ReadTrustBundleFile(string path) => CertificateFile.ReadText(path, "trust bundle", MaxTrustBundleFileBytes);
+
+    private static int CountBlocks(string pem)
     {
-        try
+        const string Begin = "-----BEGIN CERTIFICATE-----";
+        var count = 0;
+        for (var at = pem.IndexOf(Begin, StringComparison.Ordinal); at >= 0; at = pem.IndexOf(Begin, at + Begin.Length, StringComparison.Ordinal))
         {
-            return File.ReadAllText(path);
+            count++;
         }
-        catch (FileNotFoundException ex)
-        {
-            throw new CertificateLoadException($"The {what} file '{path}' does not exist.", ex);
-        }
-        catch (DirectoryNotFoundException ex)
-        {
-            throw new CertificateLoadException($"The {what} file '{path}' does not exist (its folder is missing).", ex);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new CertificateLoadException($"The {what} file '{path}' cannot be read: permission denied.", ex);
-        }
-        catch (IOException ex)
-        {
-            throw new CertificateLoadException($"The {what} file '{path}' cannot be read: {ex.Message}", ex);
-        }
+
+        return count;
     }
 }

@@ -20,8 +20,10 @@ public sealed class TransportConnectorOptions
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// The identity the backend's certificate must carry: a DNS name, an IP address or a URI in its
-    /// subject alternative names. Defaults to null: the host of the endpoint connected to.
+    /// The identity the backend's certificate must carry in its subject alternative names: a DNS name
+    /// (case-insensitive; a certificate's <c>*.</c> wildcard matches one label, as TLS clients match servers),
+    /// an IP address written in canonical form (<c>127.0.0.1</c>, not <c>127.1</c>), or a URI (byte for byte).
+    /// Defaults to null: the host of the endpoint connected to.
     /// </summary>
     public string? ServerIdentity { get; set; }
 
@@ -43,7 +45,7 @@ public sealed class TransportConnectorOptions
     /// </summary>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
 
-    /// <summary>The clock for every timeout. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
+    /// <summary>The clock for every timeout and for the backend certificate's validity. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Checks the values once, at start, with a message that names the field.</summary>
@@ -68,6 +70,11 @@ public sealed class TransportConnectorOptions
         if (!Enum.IsDefined(EncryptInternalTraffic))
         {
             throw new ArgumentException($"{nameof(EncryptInternalTraffic)} is {(int)EncryptInternalTraffic}; it must be Enabled or Disabled.");
+        }
+
+        if (ServerIdentity is not null)
+        {
+            Security.PeerIdentity.Parse(ServerIdentity, nameof(ServerIdentity));
         }
 
         ArgumentNullException.ThrowIfNull(Socket, nameof(Socket));

@@ -45,6 +45,33 @@ public sealed class ConnectionResetException : TransportException
     }
 }
 
+/// <summary>
+/// The encrypted stream ended without TLS close_notify: the peer's TCP stream ended (a FIN) where a closing peer
+/// first says it is done. A peer that crashed or lost its connection, or a FIN injected on the way, cut the
+/// stream: what the peer sent after the last byte received may be lost. A partial frame is never delivered.
+/// Only encrypted connections can tell; a plaintext connection takes every FIN for a close.
+/// </summary>
+public sealed class ConnectionTruncatedException : TransportException
+{
+    /// <summary>Creates the exception with a message and the error, if any, that reported the end.</summary>
+    public ConnectionTruncatedException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ConnectionTruncatedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public ConnectionTruncatedException()
+        : base("The peer's stream ended without TLS close_notify: it was cut.")
+    {
+    }
+}
+
 /// <summary>This side aborted the connection; <see cref="Exception.Message"/> carries the reason given to <c>Abort</c>.</summary>
 public sealed class ConnectionAbortedException : TransportException
 {

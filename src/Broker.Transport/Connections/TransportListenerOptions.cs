@@ -27,10 +27,11 @@ public sealed class TransportListenerOptions
     public int MaxPendingHandshakes { get; set; } = 256;
 
     /// <summary>
-    /// The frontend identities accepted: DNS names (a <c>*.</c> wildcard in the certificate matches one
-    /// label) or URIs (exact), matched against the client certificate's subject alternative names. When
-    /// empty and <see cref="AuthorizeClient"/> is null (the default), any client certificate that chains
-    /// to the trust bundle with the client-authentication EKU is accepted.
+    /// The frontend identities accepted, matched exactly against the client certificate's subject alternative
+    /// names by type: DNS names case-insensitively, URIs byte for byte, IP addresses only when written as one
+    /// in canonical form (<c>127.0.0.1</c>, not <c>127.1</c>). A wildcard name in the certificate never
+    /// satisfies an entry: the list names exact identities. When empty and <see cref="AuthorizeClient"/> is
+    /// null (the default), any client certificate that passes the chain, key usage and EKU checks is accepted.
     /// </summary>
     public IList<string> AllowedClientIdentities { get; } = new List<string>();
 
@@ -64,7 +65,7 @@ public sealed class TransportListenerOptions
     /// <summary>How each accepted connection's socket and pipes behave.</summary>
     public SocketTransportOptions Socket { get; set; } = new();
 
-    /// <summary>The clock for every timeout. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
+    /// <summary>The clock for every timeout and for the frontend certificate's validity. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Checks the values once, at start, with a message that names the field.</summary>
@@ -99,6 +100,11 @@ public sealed class TransportListenerOptions
         if (!Enum.IsDefined(EncryptInternalTraffic))
         {
             throw new ArgumentException($"{nameof(EncryptInternalTraffic)} is {(int)EncryptInternalTraffic}; it must be Enabled or Disabled.");
+        }
+
+        foreach (var identity in AllowedClientIdentities)
+        {
+            Security.PeerIdentity.Parse(identity, $"{nameof(AllowedClientIdentities)} entry");
         }
 
         ArgumentNullException.ThrowIfNull(Socket, nameof(Socket));

@@ -62,13 +62,14 @@ public static class CertificateHealth
             return new CertificateStatus(side, CertificateState.Unhealthy, $"The {side} has no certificate loaded: {ex.Message}", new Dictionary<string, object>());
         }
 
-        var leaf = credentials.Certificate;
+        // The version's copies of the leaf's facts: a version replaced since GetCurrent may have had its leaf disposed.
+        var leaf = (credentials.Subject, credentials.Thumbprint, credentials.NotBefore, credentials.NotAfter);
         var root = credentials.SigningRoot();
-        var leafRenewal = policy.RenewalTime(Utc(leaf.NotBefore), Utc(leaf.NotAfter));
+        var leafRenewal = policy.RenewalTime(leaf.NotBefore, leaf.NotAfter);
         var data = new Dictionary<string, object>
         {
             [$"{side}.leaf.thumbprint"] = leaf.Thumbprint,
-            [$"{side}.leaf.not_after"] = Utc(leaf.NotAfter),
+            [$"{side}.leaf.not_after"] = leaf.NotAfter,
             [$"{side}.leaf.renewal_time"] = leafRenewal,
         };
         if (root is not null)
@@ -78,9 +79,9 @@ public static class CertificateHealth
         }
 
         var who = $"The {side}'s certificate {leaf.Subject} ({leaf.Thumbprint})";
-        if (now >= Utc(leaf.NotAfter))
+        if (now >= leaf.NotAfter)
         {
-            return new(side, CertificateState.Unhealthy, $"{who} expired at {Utc(leaf.NotAfter):u}; handshakes with it fail.", data);
+            return new(side, CertificateState.Unhealthy, $"{who} expired at {leaf.NotAfter:u}; handshakes with it fail.", data);
         }
 
         if (root is not null && now >= Utc(root.NotAfter))
@@ -90,7 +91,7 @@ public static class CertificateHealth
 
         if (now >= leafRenewal)
         {
-            return new(side, CertificateState.Degraded, $"{who} is past its renewal time ({leafRenewal:u}) without a successful renewal; it expires at {Utc(leaf.NotAfter):u}.", data);
+            return new(side, CertificateState.Degraded, $"{who} is past its renewal time ({leafRenewal:u}) without a successful renewal; it expires at {leaf.NotAfter:u}.", data);
         }
 
         if (root is not null && now >= RootRenewal(root))
@@ -98,7 +99,7 @@ public static class CertificateHealth
             return new(side, CertificateState.Degraded, $"The root {root.Subject} ({root.Thumbprint}) that signed the {side}'s certificate is past its renewal time ({RootRenewal(root):u}) without a rollover; it expires at {Utc(root.NotAfter):u}.", data);
         }
 
-        return new(side, CertificateState.Healthy, $"{who} is valid until {Utc(leaf.NotAfter):u}, due for renewal at {leafRenewal:u}.", data);
+        return new(side, CertificateState.Healthy, $"{who} is valid until {leaf.NotAfter:u}, due for renewal at {leafRenewal:u}.", data);
     }
 
     private static DateTimeOffset RootRenewal(X509Certificate2 root)

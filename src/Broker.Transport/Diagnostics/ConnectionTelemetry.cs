@@ -99,9 +99,10 @@ internal sealed class ConnectionTelemetry
     private static void Closed((ConnectionTelemetry Telemetry, TransportConnection Connection) state)
     {
         var (telemetry, connection) = state;
-        telemetry._metrics.ConnectionClosed(telemetry._side, telemetry._encryption);
-        telemetry._metrics.Forget(connection, telemetry._side, telemetry._encryption);
         var error = connection.InputError;
+        var end = EndOf(error);
+        telemetry._metrics.ConnectionClosed(telemetry._side, telemetry._encryption, end);
+        telemetry._metrics.Forget(connection, telemetry._side, telemetry._encryption);
         if (error is EncryptionMismatchException { Reason: HandshakeFailureReason.TlsPeer } mismatch)
         {
             // A plaintext side learns of a TLS peer from its first bytes, after setup: a refused handshake all the same.
@@ -111,11 +112,25 @@ internal sealed class ConnectionTelemetry
 
         var seconds = telemetry._time.GetElapsedTime(connection.OpenedAt).TotalSeconds;
         telemetry._log.ConnectionClosed(
+            ReferenceEquals(end, TransportMetrics.Tags.Truncated) ? LogLevel.Warning : LogLevel.Information,
             connection.ConnectionId,
             connection.RemoteEndPoint,
+            end,
             seconds,
             connection.BytesSent,
             connection.BytesReceived,
             error);
     }
+
+    /// <summary>How a connection's input ended: the <c>broker.transport.connection.end</c> tag and the log's <c>End</c>.</summary>
+    internal static string EndOf(Exception? error) => error switch
+    {
+        null => TransportMetrics.Tags.Clean,
+        ConnectionTruncatedException => TransportMetrics.Tags.Truncated,
+        ConnectionResetException => TransportMetrics.Tags.Reset,
+        ConnectionAbortedException => TransportMetrics.Tags.Aborted,
+        EncryptionMismatchException => TransportMetrics.Tags.Mismatch,
+        HandshakeException => TransportMetrics.Tags.Refused,
+        _ => TransportMetrics.Tags.Failed,
+    };
 }

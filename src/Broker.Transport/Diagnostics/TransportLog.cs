@@ -24,8 +24,10 @@ internal sealed partial class TransportLog
     [LoggerMessage(EventId = 1, EventName = "ConnectionAccepted", Level = LogLevel.Information, Message = "Connection {ConnectionId} accepted from {RemoteEndPoint} ({Security}).")]
     public partial void ConnectionAccepted(string connectionId, EndPoint remoteEndPoint, ConnectionSecurityInfo security);
 
-    [LoggerMessage(EventId = 2, EventName = "ConnectionClosed", Level = LogLevel.Information, Message = "Connection {ConnectionId} with {RemoteEndPoint} closed after {DurationSeconds:0.###} s: {BytesSent} bytes sent, {BytesReceived} bytes received.")]
-    public partial void ConnectionClosed(string connectionId, EndPoint remoteEndPoint, double durationSeconds, long bytesSent, long bytesReceived, Exception? error);
+    // Information for every end but a cut stream (a TLS peer's FIN without close_notify), which is a Warning: a
+    // crashed peer, a lost connection or an injected FIN, and bytes may be lost.
+    [LoggerMessage(EventId = 2, EventName = "ConnectionClosed", Message = "Connection {ConnectionId} with {RemoteEndPoint} closed ({End}) after {DurationSeconds:0.###} s: {BytesSent} bytes sent, {BytesReceived} bytes received.")]
+    public partial void ConnectionClosed(LogLevel level, string connectionId, EndPoint remoteEndPoint, string end, double durationSeconds, long bytesSent, long bytesReceived, Exception? error);
 
     [LoggerMessage(EventId = 3, EventName = "HandshakeRefused", Level = LogLevel.Warning, Message = "Connection from {RemoteEndPoint} refused ({Reason}): {Detail}")]
     public partial void HandshakeRefused(EndPoint? remoteEndPoint, HandshakeFailureReason reason, string detail);

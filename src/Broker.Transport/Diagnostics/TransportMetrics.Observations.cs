@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Certificates;
 using Broker.Transport.Connections;
 using Broker.Transport.Security;
@@ -88,11 +87,12 @@ internal sealed partial class TransportMetrics
         }
     }
 
-    private List<Measurement<double>> ObserveLeafExpiry() => ObserveExpiry(static c => c.Certificate);
+    // The leaf's copy of its NotAfter: a version replaced since GetCurrent may have had its leaf disposed.
+    private List<Measurement<double>> ObserveLeafExpiry() => ObserveExpiry(static c => c.NotAfter);
 
-    private List<Measurement<double>> ObserveRootExpiry() => ObserveExpiry(static c => c.SigningRoot());
+    private List<Measurement<double>> ObserveRootExpiry() => ObserveExpiry(static c => c.SigningRoot() is { } root ? new DateTimeOffset(root.NotAfter.ToUniversalTime(), TimeSpan.Zero) : null);
 
-    private List<Measurement<double>> ObserveExpiry(Func<CertificateCredentials, X509Certificate2?> pick)
+    private List<Measurement<double>> ObserveExpiry(Func<CertificateCredentials, DateTimeOffset?> pick)
     {
         WatchedSource[] sources;
         lock (_gate)
@@ -120,9 +120,9 @@ internal sealed partial class TransportMetrics
                 continue; // Nothing loaded: no value (the health check reports it).
             }
 
-            if (pick(credentials) is { } certificate)
+            if (pick(credentials) is { } notAfter)
             {
-                var left = certificate.NotAfter.ToUniversalTime() - watched.Time.GetUtcNow().UtcDateTime;
+                var left = notAfter - watched.Time.GetUtcNow();
                 measurements.Add(new Measurement<double>(left.TotalSeconds, new KeyValuePair<string, object?>(Tags.Side, watched.Side)));
             }
         }

@@ -27,6 +27,7 @@ internal sealed partial class TransportMetrics
     private readonly Counter<long> _handshakes;
     private readonly UpDownCounter<long> _activeConnections;
     private readonly Counter<long> _openedConnections;
+    private readonly Counter<long> _closedConnections;
     private readonly Counter<long> _rotations;
     private readonly Counter<long> _rotationFailures;
 
@@ -41,6 +42,7 @@ internal sealed partial class TransportMetrics
         _handshakes = meter.CreateCounter<long>("broker.transport.handshakes", unit: "{handshake}", description: "TLS handshakes finished, by outcome and, for failures, reason.");
         _activeConnections = meter.CreateUpDownCounter<long>("broker.transport.connections.active", unit: "{connection}", description: "Connections open now.");
         _openedConnections = meter.CreateCounter<long>("broker.transport.connections.opened", unit: "{connection}", description: "Connections set up and handed to the application.");
+        _closedConnections = meter.CreateCounter<long>("broker.transport.connections.closed", unit: "{connection}", description: "Connections finished both ways, by how the peer's stream ended: clean, truncated (a TLS stream cut without close_notify), reset, aborted, mismatch, refused, failed.");
         _rotations = meter.CreateCounter<long>("broker.transport.certificate.rotations", unit: "{rotation}", description: "Certificates replaced by a new one: renewals, root rollovers, Secret reloads.");
         _rotationFailures = meter.CreateCounter<long>("broker.transport.certificate.rotation.failures", unit: "{failure}", description: "Failed rotation attempts; the last good certificate stays in use.");
         meter.CreateObservableCounter("broker.transport.bytes.sent", ObserveBytesSent, unit: "By", description: "Application bytes sent (before encryption).");
@@ -83,8 +85,11 @@ internal sealed partial class TransportMetrics
         _activeConnections.Add(1, new(Tags.Side, side), new(Tags.Encryption, encryption));
     }
 
-    public void ConnectionClosed(string side, string encryption)
-        => _activeConnections.Add(-1, new(Tags.Side, side), new(Tags.Encryption, encryption));
+    public void ConnectionClosed(string side, string encryption, string end)
+    {
+        _activeConnections.Add(-1, new(Tags.Side, side), new(Tags.Encryption, encryption));
+        _closedConnections.Add(1, new(Tags.Side, side), new(Tags.Encryption, encryption), new(Tags.End, end));
+    }
 
     /// <summary>A certificate was replaced. <paramref name="side"/> is null when the source does not know it (a Secret folder).</summary>
     public void Rotated(string source, string kind, string? side)
@@ -113,6 +118,7 @@ internal sealed partial class TransportMetrics
         public const string Encryption = "broker.transport.encryption";
         public const string CertificateSource = "broker.transport.certificate.source";
         public const string CertificateKind = "broker.transport.certificate.kind";
+        public const string End = "broker.transport.connection.end";
 
         public const string Backend = "backend";
         public const string Frontend = "frontend";
@@ -122,5 +128,14 @@ internal sealed partial class TransportMetrics
         public const string SecretFolder = "secret_folder";
         public const string Leaf = "leaf";
         public const string Root = "root";
+
+        // How a connection's input ended.
+        public const string Clean = "clean";
+        public const string Truncated = "truncated";
+        public const string Reset = "reset";
+        public const string Aborted = "aborted";
+        public const string Mismatch = "mismatch";
+        public const string Refused = "refused";
+        public const string Failed = "failed";
     }
 }

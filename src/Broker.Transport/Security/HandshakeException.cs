@@ -20,7 +20,11 @@ public enum HandshakeFailureReason
     /// <summary>The peer's certificate is not valid yet (or the clocks disagree).</summary>
     NotYetValid,
 
-    /// <summary>The peer's certificate lacks the extended key usage its role needs.</summary>
+    /// <summary>
+    /// The peer's certificate is not a leaf fit for its role: it lacks the role's extended key usage (or has no EKU
+    /// extension at all), it is a CA certificate, or its key usage allows signing certificates or CRLs, or not
+    /// digital signatures.
+    /// </summary>
     WrongKeyUsage,
 
     /// <summary>The peer's identity (its SAN names) is not the one expected or allowed.</summary>

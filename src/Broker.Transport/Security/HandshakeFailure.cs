@@ -1,4 +1,3 @@
-using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -24,117 +23,41 @@ internal sealed class HandshakeFailure
     }
 
     /// <summary>
-    /// When the peer's chain failed against the trust bundle this handshake started with, and the source has
-    /// published newer credentials since, checks it again against the bundle of now; returns those credentials
-    /// when the chain holds there, else null.
+    /// The chain policy SslStream builds its own chain with before it calls the validation callback. It trusts
+    /// nothing, so that chain costs little (no signature is checked); the peer is judged in the callback by
+    /// <see cref="PeerVerifier"/>, against the trust bundle of the moment. Downloads stay off: SslStream would
+    /// otherwise fetch a missing issuer from an address the peer's certificate names. Shared: SslStream clones it.
     /// </summary>
-    /// <remarks>
-    /// Each side takes its credentials at the start of its part of the handshake: the frontend before its
-    /// ClientHello, the backend only once it has received it. A root rollover in between has the backend present a
-    /// leaf from the new root to a frontend whose bundle was taken a moment before the issuer trusted that root.
-    /// The issuer adds the new root to every bundle before it hands out a leaf from it, so the bundle of now,
-    /// read after the peer's certificate arrived, holds it.
-    /// </remarks>
-    public static CertificateCredentials? TrustedNow(ICertificateSource source, CertificateCredentials started, X509Certificate2 certificate, X509Chain? chain, bool peerIsServer)
+    public static readonly X509ChainPolicy NothingTrusted = new()
     {
-        CertificateCredentials now;
-        try
-        {
-            now = source.GetCurrent();
-        }
-        catch (CertificateUnavailableException)
-        {
-            return null;
-        }
-
-        if (now.Version == started.Version)
-        {
-            return null;
-        }
-
-        using var again = new X509Chain();
-        again.ChainPolicy = (peerIsServer ? now.ClientPolicy : now.ServerPolicy).Clone();
-        if (chain is not null)
-        {
-            // The intermediates the peer sent, which SslStream put there.
-            again.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
-        }
-
-        return again.Build(certificate) ? now : null;
-    }
+        TrustMode = X509ChainTrustMode.CustomRootTrust,
+        RevocationMode = X509RevocationMode.NoCheck,
+        DisableCertificateDownloads = true,
+    };
 
     /// <summary>
-    /// Checks a peer's chain as <see cref="CheckChain(string, X509Certificate2, X509Chain?, SslPolicyErrors, X509Certificate2Collection, string)"/>
-    /// does, against the trust bundle of <paramref name="started"/>, or of now when the chain holds only there
-    /// (see <see cref="TrustedNow"/>).
+    /// Judges the peer SslStream's validation callback reports (full and resumed handshakes alike): its certificate,
+    /// the intermediates it sent, against <paramref name="source"/>'s trust bundle of now. Records a refusal and the
+    /// peer's identity; returns whether the peer is accepted.
     /// </summary>
-    public bool CheckChain(string peerRole, ICertificateSource source, CertificateCredentials started, X509Certificate2 certificate, X509Chain? chain, SslPolicyErrors errors, bool peerIsServer, string requiredUsage)
+    public bool Verify(X509Certificate? certificate, X509Chain? chain, ICertificateSource source, PeerRole role, PeerIdentityPolicy identity, DateTimeOffset now)
     {
-        var trust = started.TrustBundle;
-        if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0
-            && TrustedNow(source, started, certificate, chain, peerIsServer) is { } now)
+        var leaf = certificate is null ? null : certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        X509Certificate2Collection trust;
+        try
         {
-            // The peer's leaf comes from a root this side began to trust after the handshake started.
-            errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;
-            trust = now.TrustBundle;
+            trust = source.GetTrustBundle();
+        }
+        catch (CertificateUnavailableException ex)
+        {
+            return Record(HandshakeFailureReason.LocalCertificateUnavailable, $"This side has no trust bundle to check the {(role == PeerRole.Backend ? "backend" : "frontend")} against: {ex.Message}");
         }
 
-        return CheckChain(peerRole, certificate, chain, errors, trust, requiredUsage);
-    }
-
-    /// <summary>Checks a peer's chain as SslStream built it against the pinned policy; records and returns false on failure.</summary>
-    public bool CheckChain(string peerRole, X509Certificate2 certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection trustBundle, string requiredUsage)
-    {
-        if ((errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
-        {
-            return Record(HandshakeFailureReason.NoCertificate, $"The {peerRole} presented no certificate; mutual TLS requires one.");
-        }
-
-        if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) == 0)
-        {
-            return true;
-        }
-
-        var flags = X509ChainStatusFlags.NoError;
-        X509Certificate2 culprit = certificate;
-        if (chain is not null)
-        {
-            foreach (var element in chain.ChainElements)
-            {
-                foreach (var status in element.ChainElementStatus)
-                {
-                    if (status.Status != X509ChainStatusFlags.NoError && (flags & status.Status) == 0 && status.Status == X509ChainStatusFlags.NotTimeValid)
-                    {
-                        culprit = element.Certificate;
-                    }
-
-                    flags |= status.Status;
-                }
-            }
-        }
-
-        var who = $"The {peerRole}'s certificate {certificate.Subject}";
-        if ((flags & X509ChainStatusFlags.NotTimeValid) != 0)
-        {
-            var now = DateTime.UtcNow;
-            return culprit.NotAfter.ToUniversalTime() < now
-                ? Record(HandshakeFailureReason.Expired, $"{who} has expired: {(culprit == certificate ? "it" : culprit.Subject)} was valid until {culprit.NotAfter.ToUniversalTime():u}. Renew it.")
-                : Record(HandshakeFailureReason.NotYetValid, $"{who} is not valid yet: {(culprit == certificate ? "it" : culprit.Subject)} is valid from {culprit.NotBefore.ToUniversalTime():u} (check both machines' clocks).");
-        }
-
-        if ((flags & (X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.NotSignatureValid)) != 0)
-        {
-            var roots = string.Join("; ", trustBundle.Select(r => r.Subject));
-            var selfSigned = certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData) ? " It is self-signed." : string.Empty;
-            return Record(HandshakeFailureReason.UntrustedChain, $"{who}, issued by {certificate.Issuer}, does not chain to the internal trust bundle ({roots}).{selfSigned} Only the internal CA is trusted; the system's roots never are.");
-        }
-
-        if ((flags & X509ChainStatusFlags.NotValidForUsage) != 0)
-        {
-            return Record(HandshakeFailureReason.WrongKeyUsage, $"{who} lacks the extended key usage its role needs ({requiredUsage}).");
-        }
-
-        return Record(HandshakeFailureReason.Other, $"{who} failed validation: {flags}.");
+        // What the peer sent after its leaf: SslStream puts it in the chain's extra store.
+        var sent = chain?.ChainPolicy.ExtraStore ?? [];
+        var verdict = PeerVerifier.Verify(leaf, sent, trust, role, identity, now);
+        Peer = verdict.Identity;
+        return verdict.IsAccepted || Record(verdict.Reason, verdict.Message!);
     }
 
     /// <summary>The exception to throw for a failed handshake.</summary>
@@ -205,7 +128,8 @@ internal sealed class HandshakeFailure
             parts.Add(e.Message);
         }
 
-        return string.Join(" <- ", parts.Distinct());
+        // A peer's alert or a certificate's text can end up in a library's message: escaped like any peer text.
+        return CertificateText.Escape(string.Join(" <- ", parts.Distinct()), 1024);
     }
 
     private static bool Contains(string text, params string[] needles)

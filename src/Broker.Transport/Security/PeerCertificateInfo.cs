@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Broker.Transport.Certificates;
 
 namespace Broker.Transport.Security;
 
@@ -59,45 +60,25 @@ public sealed class PeerCertificateInfo
         return new PeerCertificateInfo(certificate, dns, uris, ips);
     }
 
-    /// <summary>Whether <paramref name="name"/> is one of the certificate's DNS names (case-insensitive, <c>*.</c> wildcards in the first label), IP addresses or URIs (exact).</summary>
+    /// <summary>
+    /// Whether the certificate carries <paramref name="name"/> exactly, as an allow-list entry is matched: a DNS
+    /// name case-insensitively (a wildcard name in the certificate never matches), a URI byte for byte, an IP
+    /// address only when <paramref name="name"/> is one written in canonical form (<c>127.0.0.1</c>, not <c>127.1</c>).
+    /// </summary>
     public bool Matches(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (IPAddress.TryParse(name, out var address))
-        {
-            return IPAddresses.Contains(address);
-        }
-
-        if (name.Contains("://", StringComparison.Ordinal))
-        {
-            return Uris.Contains(name, StringComparer.Ordinal);
-        }
-
-        foreach (var dns in DnsNames)
-        {
-            if (string.Equals(dns, name, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-
-            if (dns.StartsWith("*.", StringComparison.Ordinal))
-            {
-                var dot = name.IndexOf('.', StringComparison.Ordinal);
-                if (dot > 0 && string.Equals(dns[1..], name[dot..], StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
+        return PeerIdentity.TryParse(name, out var identity, out _) && identity.IsCarriedExactlyBy(this);
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The subject and the names, as <c>CN=frontend [DNS:frontend, IP:127.0.0.1]</c>; control characters (which the
+    /// peer chose) escaped as <c>\xNN</c>, each part and the list of names cut after a bound, so it is safe in a log line.
+    /// </summary>
     public override string ToString()
     {
-        var names = string.Join(", ", DnsNames.Select(d => "DNS:" + d).Concat(IPAddresses.Select(i => "IP:" + i)).Concat(Uris.Select(u => "URI:" + u)));
-        return $"{Subject} [{names}]";
+        var names = DnsNames.Select(d => "DNS:" + d).Concat(IPAddresses.Select(i => "IP:" + i)).Concat(Uris.Select(u => "URI:" + u));
+        return $"{CertificateText.Escape(Subject)} [{CertificateText.List(names)}]";
     }
 
     // GeneralNames ::= SEQUENCE OF GeneralName; dNSName is [2] IA5String, uniformResourceIdentifier is [6]

@@ -20,6 +20,13 @@ internal sealed class ReadGatedStream(Stream inner) : Stream
 {
     // Count 0: held by the read side from the start.
     private readonly SemaphoreSlim _gate = new(0, 1);
+    private volatile bool _sawEndOfStream;
+
+    /// <summary>
+    /// Whether a read of the socket returned its end (the peer's FIN). SslStream returns 0 both for a close_notify
+    /// and for a FIN without one; after a close_notify it stops reading, so only a cut stream reaches the FIN.
+    /// </summary>
+    public bool SawEndOfStream => _sawEndOfStream;
 
     public override bool CanRead => inner.CanRead;
 
@@ -58,7 +65,13 @@ internal sealed class ReadGatedStream(Stream inner) : Stream
         _gate.Release();
         try
         {
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read == 0 && !buffer.IsEmpty)
+            {
+                _sawEndOfStream = true;
+            }
+
+            return read;
         }
         finally
         {
@@ -74,7 +87,13 @@ internal sealed class ReadGatedStream(Stream inner) : Stream
         _gate.Release();
         try
         {
-            return inner.Read(buffer, offset, count);
+            var read = inner.Read(buffer, offset, count);
+            if (read == 0 && count > 0)
+            {
+                _sawEndOfStream = true;
+            }
+
+            return read;
         }
         finally
         {

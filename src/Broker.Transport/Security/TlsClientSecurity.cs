@@ -15,27 +15,35 @@ namespace Broker.Transport.Security;
 internal sealed class TlsClientSecurity : IClientSecurity
 {
     private readonly TransportConnectorOptions _options;
+    private readonly PeerIdentity? _serverIdentity;
 
-    public TlsClientSecurity(TransportConnectorOptions options) => _options = options;
+    public TlsClientSecurity(TransportConnectorOptions options)
+    {
+        _options = options;
+
+        // Typed once, at start (Validate has refused a ServerIdentity that is not an identity).
+        _serverIdentity = options.ServerIdentity is { } identity ? PeerIdentity.Parse(identity, nameof(TransportConnectorOptions.ServerIdentity)) : null;
+    }
 
     public async ValueTask<TransportConnection> ConnectAsync(Socket socket, string targetHost, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_options.HandshakeTimeout, _options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var peer = socket.RemoteEndPoint?.ToString() ?? targetHost;
-        var expected = _options.ServerIdentity ?? targetHost;
+        var expected = _serverIdentity ?? PeerIdentity.ForHost(targetHost);
         var failure = new HandshakeFailure();
         SslStream? ssl = null;
+        CertificateCredentials? credentials = null;
 
         // Nagle off before the handshake, as the backend does: the client's Certificate, CertificateVerify
         // and Finished flights are small writes that Nagle would hold behind the delayed ACK.
         socket.NoDelay = _options.Socket.NoDelay;
         try
         {
-            CertificateCredentials credentials;
             try
             {
-                credentials = _options.Certificates!.GetCurrent();
+                // Held until the handshake is over, so a rotation cannot dispose the leaf it is presenting.
+                credentials = CertificateCredentials.Acquire(_options.Certificates!);
             }
             catch (CertificateUnavailableException ex)
             {
@@ -64,6 +72,10 @@ internal sealed class TlsClientSecurity : IClientSecurity
 
             throw failure.Sort(ex, "backend", peer, timeout.IsCancellationRequested, _options.HandshakeTimeout);
         }
+        finally
+        {
+            credentials?.Release();
+        }
     }
 
     /// <summary>
@@ -87,35 +99,23 @@ internal sealed class TlsClientSecurity : IClientSecurity
         }
     }
 
-    private SslClientAuthenticationOptions CreateOptions(CertificateCredentials credentials, string expected, HandshakeFailure failure) => new()
+    private SslClientAuthenticationOptions CreateOptions(CertificateCredentials credentials, PeerIdentity expected, HandshakeFailure failure)
     {
-        // SNI carries a host name only: for a URI identity, send none and check the URI SAN below.
-        TargetHost = expected.Contains("://", StringComparison.Ordinal) || IPAddress.TryParse(expected, out _) ? string.Empty : expected,
-        ClientCertificateContext = credentials.Context,
-        EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
-        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        CertificateChainPolicy = credentials.ClientPolicy,
-        AllowRenegotiation = false,
-        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+        var policy = PeerIdentityPolicy.ForBackend(expected);
+        return new()
         {
-            if (certificate is null)
-            {
-                return failure.Record(HandshakeFailureReason.NoCertificate, "The backend presented no certificate.");
-            }
+            // SNI carries a host name only: for an IP or URI identity, send none (the verifier checks that SAN).
+            TargetHost = expected.Kind == PeerIdentityKind.Dns ? expected.Text : string.Empty,
+            ClientCertificateContext = credentials.Context,
+            EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            CertificateChainPolicy = HandshakeFailure.NothingTrusted,
+            AllowRenegotiation = false,
 
-            var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-
-            // The name is checked below (DNS, IP or URI SAN), so SslStream's DNS-only name check is set aside.
-            errors &= ~SslPolicyErrors.RemoteCertificateNameMismatch;
-            if (!failure.CheckChain("backend", _options.Certificates!, credentials, leaf, chain, errors, peerIsServer: true, "server authentication, 1.3.6.1.5.5.7.3.1"))
-            {
-                return false;
-            }
-
-            var identity = PeerCertificateInfo.From(leaf);
-            failure.Peer = identity;
-            return identity.Matches(expected)
-                || failure.Record(HandshakeFailureReason.IdentityNotAllowed, $"The backend's certificate {identity} does not carry the expected identity '{expected}' (ServerIdentity, or the host connected to).");
-        },
-    };
+            // SslStream's own verdict (errors, its DNS-only name check among them) is set aside: the verifier
+            // judges the backend against the trust bundle of now.
+            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+                failure.Verify(certificate, chain, _options.Certificates!, PeerRole.Backend, policy, _options.TimeProvider.GetUtcNow()),
+        };
+    }
 }

@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Authentication;
+using Broker.Transport.Connections;
 using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Security;
@@ -66,7 +67,13 @@ internal sealed class TlsPipe : PipeConnection
                     // TLS 1.3 lets the client finish its side of the handshake before the server has checked
                     // the client's certificate; a refusing backend then just closes. An end before any byte
                     // is therefore reported as the likely refusal it is, not as a clean end of stream.
-                    return _isClient && !receivedAny ? RefusedAfterHandshake(null) : null;
+                    if (_isClient && !receivedAny)
+                    {
+                        return RefusedAfterHandshake(null);
+                    }
+
+                    // SslStream returns 0 for a close_notify and for a bare FIN alike; only the FIN reached the socket.
+                    return _transport.SawEndOfStream ? Truncated(null) : null;
                 }
 
                 receivedAny = true;
@@ -100,7 +107,9 @@ internal sealed class TlsPipe : PipeConnection
         {
             // What was decrypted before the failure still reaches the application, ahead of the error.
             await DeliverAsync(writer, unflushed).ConfigureAwait(false);
-            return Classify(ex, "receiving");
+
+            // A FIN inside a TLS record: SslStream reports the unexpected end; it is a cut stream all the same.
+            return ex is IOException and not TransportException && _transport.SawEndOfStream && AbortReason is null ? Truncated(ex) : Classify(ex, "receiving");
         }
         finally
         {
@@ -116,6 +125,12 @@ internal sealed class TlsPipe : PipeConnection
             await writer.FlushAsync().ConfigureAwait(false);
         }
     }
+
+    private ConnectionTruncatedException Truncated(Exception? error) => new(
+        $"The peer at {RemoteEndPoint} ended the connection without TLS close_notify (a TCP FIN where a closing peer first says it is done): "
+        + "the stream was cut, by a crash, a lost connection or a FIN injected on the way, and what the peer sent after the last byte received may be lost. "
+        + "A partial frame is not delivered.",
+        error);
 
     private HandshakeException RefusedAfterHandshake(Exception? error) => new(
         HandshakeFailureReason.RejectedByPeer,

@@ -27,8 +27,17 @@ internal sealed class TlsServerSecurity : IServerSecurity
     private const int MaxPlaintextRecord = 16 * 1024;
 
     private readonly TransportListenerOptions _options;
+    private readonly PeerIdentityPolicy _identity;
 
-    public TlsServerSecurity(TransportListenerOptions options) => _options = options;
+    public TlsServerSecurity(TransportListenerOptions options)
+    {
+        _options = options;
+
+        // Typed once, at start (Validate has refused an entry that is not an identity).
+        _identity = PeerIdentityPolicy.ForFrontends(
+            [.. options.AllowedClientIdentities.Select(a => PeerIdentity.Parse(a, nameof(TransportListenerOptions.AllowedClientIdentities)))],
+            options.AuthorizeClient);
+    }
 
     public async ValueTask<TransportConnection> AcceptAsync(Socket socket, CancellationToken cancellationToken)
     {
@@ -37,6 +46,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
         var peer = socket.RemoteEndPoint?.ToString() ?? "?";
         var failure = new HandshakeFailure();
         SslStream? ssl = null;
+        CertificateCredentials? held = null;
         try
         {
             socket.NoDelay = _options.Socket.NoDelay;
@@ -48,7 +58,8 @@ internal sealed class TlsServerSecurity : IServerSecurity
             await ssl.AuthenticateAsServerAsync(
                 (stream, hello, state, ct) =>
                 {
-                    var credentials = GetCredentials();
+                    // Held until the handshake is over, so a rotation cannot dispose the leaf it is presenting.
+                    var credentials = held = AcquireCredentials();
                     version = credentials.Version;
                     return ValueTask.FromResult(CreateOptions(credentials, failure));
                 },
@@ -72,13 +83,17 @@ internal sealed class TlsServerSecurity : IServerSecurity
 
             throw failure.Sort(ex, "frontend", peer, timeout.IsCancellationRequested, _options.HandshakeTimeout);
         }
+        finally
+        {
+            held?.Release();
+        }
     }
 
-    private CertificateCredentials GetCredentials()
+    private CertificateCredentials AcquireCredentials()
     {
         try
         {
-            return _options.Certificates!.GetCurrent();
+            return CertificateCredentials.Acquire(_options.Certificates!);
         }
         catch (CertificateUnavailableException ex)
         {
@@ -141,40 +156,11 @@ internal sealed class TlsServerSecurity : IServerSecurity
         ClientCertificateRequired = true,
         EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        CertificateChainPolicy = credentials.ServerPolicy,
+        CertificateChainPolicy = HandshakeFailure.NothingTrusted,
         AllowRenegotiation = false,
-        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-        {
-            if (certificate is null)
-            {
-                return failure.Record(HandshakeFailureReason.NoCertificate, "The frontend presented no client certificate; mutual TLS requires one.");
-            }
 
-            var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-            if (!failure.CheckChain("frontend", _options.Certificates!, credentials, leaf, chain, errors, peerIsServer: false, "client authentication, 1.3.6.1.5.5.7.3.2"))
-            {
-                return false;
-            }
-
-            var identity = PeerCertificateInfo.From(leaf);
-            failure.Peer = identity;
-            return Authorize(identity, failure);
-        },
+        // SslStream's own verdict (errors) is set aside: the verifier judges the frontend against the trust bundle of now.
+        RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+            failure.Verify(certificate, chain, _options.Certificates!, PeerRole.Frontend, _identity, _options.TimeProvider.GetUtcNow()),
     };
-
-    private bool Authorize(PeerCertificateInfo identity, HandshakeFailure failure)
-    {
-        var allowed = _options.AllowedClientIdentities;
-        if (allowed.Count > 0 && !allowed.Any(identity.Matches))
-        {
-            return failure.Record(HandshakeFailureReason.IdentityNotAllowed, $"The frontend's certificate {identity} carries none of the allowed identities ({string.Join(", ", allowed)}).");
-        }
-
-        if (_options.AuthorizeClient is { } authorize && !authorize(identity))
-        {
-            return failure.Record(HandshakeFailureReason.IdentityNotAllowed, $"The frontend's certificate {identity} was refused by the AuthorizeClient callback.");
-        }
-
-        return true;
-    }
 }

@@ -230,7 +230,8 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
             OutputPipe.Reader.CancelPendingRead();
         }
 
-        await InputPipe.Writer.CompleteAsync(error).ConfigureAwait(false);
+        // Completed cleanly even after an error: the application's reader hands out what arrived, then the error.
+        await InputPipe.Writer.CompleteAsync().ConfigureAwait(false);
     }
 
     /// <summary>Drains <see cref="OutputPipe"/> until the application completes it, then half-closes; returns the error, if any.</summary>

@@ -7,7 +7,7 @@ public sealed class CertsInspectTests(PkiFixture fixture) : IClassFixture<PkiFix
 {
     private Pki Pki => fixture.Pki;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Inspect_of_a_secret_folder_describes_the_leaf_and_its_roots_and_checks_key_and_chain()
     {
         var result = await Tool.RunAsync("certs", "inspect", Pki.Backend);
@@ -29,7 +29,7 @@ public sealed class CertsInspectTests(PkiFixture fixture) : IClassFixture<PkiFix
         Assert.Equal(string.Empty, result.Errors);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Inspect_of_a_certificate_file_finds_its_key_beside_it_and_of_the_ca_folder_its_root()
     {
         var file = await Tool.RunAsync("certs", "inspect", Path.Combine(Pki.Frontend, "tls.crt"));
@@ -44,7 +44,7 @@ public sealed class CertsInspectTests(PkiFixture fixture) : IClassFixture<PkiFix
         Assert.Contains("private key: ca.key matches the certificate", ca.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Inspect_of_a_set_whose_key_belongs_to_another_certificate_exits_1_and_says_so()
     {
         var mixed = Pki.Temp[$"mixed-{Guid.NewGuid():N}"];

@@ -11,7 +11,7 @@ public sealed class CertsIssueTests
     private const string ServerAuth = "1.3.6.1.5.5.7.3.1";
     private const string ClientAuth = "1.3.6.1.5.5.7.3.2";
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Issue_writes_a_root_and_two_leaves_in_kubelet_secret_layout()
     {
         using var pki = await Pki.IssueAsync();
@@ -58,7 +58,7 @@ public sealed class CertsIssueTests
         Assert.True(Chains(backend, root));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Issue_takes_the_algorithm_the_lifetimes_and_the_names_given()
     {
         using var pki = await Pki.IssueAsync(
@@ -84,7 +84,7 @@ public sealed class CertsIssueTests
         Assert.Equal(2048, root.GetRSAPublicKey()!.KeySize);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Issue_refuses_to_overwrite_a_pki_and_changes_nothing()
     {
         using var pki = await Pki.IssueAsync();

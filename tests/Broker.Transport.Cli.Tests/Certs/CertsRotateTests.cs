@@ -7,7 +7,7 @@ namespace Broker.Transport.Cli.Tests.Certs;
 /// <summary>certs rotate as a process: new leaves like the old ones, swapped in as kubelet swaps a Secret.</summary>
 public sealed class CertsRotateTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Rotate_issues_new_leaves_with_the_same_names_lifetime_and_algorithm_from_the_same_root()
     {
         using var pki = await Pki.IssueAsync("--algorithm", "Ec384", "--duration", "5h", "--backend-name", "backend.broker.svc");
@@ -39,8 +39,8 @@ public sealed class CertsRotateTests
         Assert.True(CertsIssueTests.Chains(frontend, Assert.Single(Pki.Roots(pki.Frontend))));
     }
 
-    [Fact]
-    public async Task Rotate_with_new_ca_makes_a_new_root_and_trusts_both_roots()
+    [Fact(Timeout = TestTimeouts.Hang)]
+    public async Task Rotate_with_new_ca_makes_a_new_root_and_retires_the_old_one_by_the_end_of_the_run()
     {
         using var pki = await Pki.IssueAsync();
         using var oldRoot = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(pki.Ca, "ca.crt")));
@@ -53,7 +53,7 @@ public sealed class CertsRotateTests
         Assert.Equal(oldRoot.NotAfter - oldRoot.NotBefore, newRoot.NotAfter - newRoot.NotBefore);
         foreach (var folder in new[] { pki.Backend, pki.Frontend })
         {
-            Assert.Equal([newRoot.RawData, oldRoot.RawData], Pki.Roots(folder).Select(r => r.RawData));
+            Assert.Equal([newRoot.RawData], Pki.Roots(folder).Select(r => r.RawData));
             using var leaf = Pki.Leaf(folder);
             Assert.Equal(newRoot.Subject, leaf.Issuer);
             Assert.True(CertsIssueTests.Chains(leaf, newRoot));

@@ -7,7 +7,7 @@ namespace Broker.Transport.Cli.Tests.Certs;
 /// <summary>The kubelet-style writer, in process, read by the library's own Secret folder code on real files and symlinks.</summary>
 public sealed class SecretFolderWriterTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_library_source_polling_during_swaps_never_finds_a_broken_set()
     {
         using var temp = new TempFolder();

@@ -33,7 +33,7 @@ public sealed class UsageTests
         { ["certs", "inspect", "/nonexistent/tls.crt"], "'/nonexistent/tls.crt' does not exist" },
     };
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [MemberData(nameof(BadArguments))]
     public async Task Bad_arguments_exit_with_2_and_a_message_naming_the_problem(string[] arguments, string message)
     {
@@ -46,7 +46,7 @@ public sealed class UsageTests
         Assert.StartsWith("error: ", error.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_process_exits_with_2_and_says_why_on_stderr_with_nothing_on_stdout()
     {
         var result = await Tool.RunAsync("serve", "--listen", "127.0.0.1:0", "--encrypt", "Disabled", "--bogus");
@@ -57,7 +57,7 @@ public sealed class UsageTests
         Assert.Equal(string.Empty, result.Output);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Ed25519_is_refused_with_exit_code_2_and_the_algorithms_that_work()
     {
         using var folder = new TempFolder();
@@ -70,7 +70,7 @@ public sealed class UsageTests
         Assert.False(Directory.Exists(folder["pki/ca"]), "nothing is written");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Help_lists_the_contract_flags_and_exits_0()
     {
         var result = await Tool.RunAsync("serve", "--help");

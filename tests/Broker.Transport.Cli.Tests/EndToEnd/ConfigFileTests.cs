@@ -7,7 +7,7 @@ public sealed class ConfigFileTests(PkiFixture fixture) : IClassFixture<PkiFixtu
 {
     private Pki Pki => fixture.Pki;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_config_file_that_disables_encryption_makes_both_sides_plaintext()
     {
         var config = WriteConfig("""{"advanced": {"encryptInternalTraffic": "Disabled"}}""");
@@ -23,7 +23,7 @@ public sealed class ConfigFileTests(PkiFixture fixture) : IClassFixture<PkiFixtu
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_encrypt_flag_wins_over_the_config_file()
     {
         var config = WriteConfig("""{"advanced": {"encryptInternalTraffic": "Disabled"}}""");
@@ -41,7 +41,7 @@ public sealed class ConfigFileTests(PkiFixture fixture) : IClassFixture<PkiFixtu
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_config_file_that_says_enabled_needs_a_cert_dir()
     {
         var config = WriteConfig("""{"advanced": {"encryptInternalTraffic": "Enabled"}}""");
@@ -53,7 +53,7 @@ public sealed class ConfigFileTests(PkiFixture fixture) : IClassFixture<PkiFixtu
         Assert.Equal(string.Empty, serve.Output);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_broken_config_file_is_a_configuration_error_naming_the_field()
     {
         var config = WriteConfig("""{"advanced": {"encryptInternalTraffic": "Sometimes"}}""");

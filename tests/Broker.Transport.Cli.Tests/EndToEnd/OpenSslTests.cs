@@ -5,7 +5,7 @@ namespace Broker.Transport.Cli.Tests.EndToEnd;
 /// <summary>serve --mode echo is raw bytes over mutual TLS 1.3, so a client that is not .NET can use it.</summary>
 public sealed class OpenSslTests(PkiFixture fixture) : IClassFixture<PkiFixture>
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task openssl_s_client_gets_its_bytes_echoed_by_serve_over_mutual_TLS_13()
     {
         var pki = fixture.Pki;

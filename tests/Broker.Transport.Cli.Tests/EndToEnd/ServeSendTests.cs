@@ -9,7 +9,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
 {
     private Pki Pki => fixture.Pki;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Enabled_echo_sends_every_message_and_gets_every_byte_back_over_mutual_tls()
     {
         var (serve, port) = await Tool.ServeAsync("--cert-dir", Pki.Backend);
@@ -42,7 +42,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Disabled_is_plaintext_on_both_sides_and_needs_no_certificates()
     {
         var (serve, port) = await Tool.ServeAsync("--encrypt", "Disabled");
@@ -59,7 +59,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Sink_mode_counts_what_arrives_and_answers_only_with_its_count()
     {
         var (serve, port) = await Tool.ServeAsync("--cert-dir", Pki.Backend, "--mode", "sink");
@@ -79,7 +79,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_sink_client_of_an_echo_server_fails_and_says_the_modes_differ()
     {
         var (serve, port) = await Tool.ServeAsync("--encrypt", "Disabled", "--mode", "echo");
@@ -93,7 +93,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Send_with_a_duration_runs_for_that_long_and_reports_progress_plainly_when_not_on_a_terminal()
     {
         var (serve, port) = await Tool.ServeAsync("--cert-dir", Pki.Backend);
@@ -112,7 +112,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Allow_peer_refuses_a_client_without_that_name_and_serve_logs_why()
     {
         var (serve, port) = await Tool.ServeAsync("--cert-dir", Pki.Backend, "--allow-peer", "frontend-7", "--allow-peer", "frontend-8");
@@ -129,7 +129,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_plaintext_client_of_a_tls_server_fails_with_exit_code_1_and_the_server_logs_a_plaintext_peer()
     {
         var (serve, port) = await Tool.ServeAsync("--cert-dir", Pki.Backend);
@@ -143,7 +143,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Server_name_is_the_name_the_server_certificate_must_carry()
     {
         var (serve, port) = await Tool.ServeAsync("--cert-dir", Pki.Backend);
@@ -160,7 +160,7 @@ public sealed partial class ServeSendTests(PkiFixture fixture) : IClassFixture<P
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Send_to_a_port_nobody_listens_on_fails_with_exit_code_1_and_the_reason()
     {
         // A port just released by a listener of our own: nobody listens there now.

@@ -5,7 +5,7 @@ namespace Broker.Transport.Cli.Tests.EndToEnd;
 /// <summary>SIGTERM (what Kubernetes sends): stop accepting, let open connections finish for a grace period, exit 0.</summary>
 public sealed class ShutdownTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task SIGTERM_with_nothing_open_exits_0_at_once()
     {
         var (serve, _) = await Tool.ServeAsync("--encrypt", "Disabled");
@@ -19,7 +19,7 @@ public sealed class ShutdownTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task SIGTERM_lets_an_open_connection_go_on_for_the_grace_period_then_closes_it_and_exits_0()
     {
         var (serve, port) = await Tool.ServeAsync("--encrypt", "Disabled", "--grace-period", "2s");
@@ -41,7 +41,7 @@ public sealed class ShutdownTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Ctrl_C_stops_send_early_and_with_messages_left_unsent_that_is_exit_code_1()
     {
         var (serve, port) = await Tool.ServeAsync("--encrypt", "Disabled");

@@ -43,6 +43,14 @@ internal static class Tool
         return new ToolResult(code, process.Output, process.Errors, process.Transcript);
     }
 
+    /// <summary>Runs a command to its end under <c>umask <paramref name="umask"/></c>, through sh, as a shell with that umask would.</summary>
+    public static async Task<ToolResult> RunUnderUmaskAsync(string umask, params string[] arguments)
+    {
+        await using var process = ChildProcess.Start("sh", ["-c", $"umask {umask} && exec dotnet \"$0\" \"$@\"", Dll, .. arguments]);
+        var code = await process.WaitForExitAsync(Timeout);
+        return new ToolResult(code, process.Output, process.Errors, process.Transcript);
+    }
+
     /// <summary>Starts <c>serve</c> and waits for its first line, <c>listening on HOST:PORT</c>; returns the process and the port.</summary>
     public static async Task<(ChildProcess Process, int Port)> ServeAsync(params string[] arguments)
     {

@@ -19,7 +19,8 @@ public class CertificateTelemetryTests
         using var telemetry = new Telemetry();
         using var rotations = telemetry.Collect<long>("broker.transport.certificate.rotations");
         using var issuer = StartIssuer(telemetry, Issuers.Clock(), TimeSpan.FromHours(240));
-        var old = issuer.Backend.GetCurrent().Certificate;
+        // The thumbprint, not the leaf: the issuer disposes a leaf it has replaced once no handshake uses it.
+        var old = issuer.Backend.GetCurrent().Thumbprint;
 
         issuer.RenewNow();
 
@@ -27,7 +28,7 @@ public class CertificateTelemetryTests
         var rotated = Assert.Single(telemetry.Events(100), r => r.State("Role") == "backend");
         Assert.Equal("CertificateRotated", rotated.Id.Name);
         Assert.Equal(LogLevel.Information, rotated.Level);
-        Assert.Equal(old.Thumbprint, rotated.State("OldThumbprint"));
+        Assert.Equal(old, rotated.State("OldThumbprint"));
         Assert.Equal(current.Thumbprint, rotated.State("NewThumbprint"));
         Assert.Contains(current.NotAfter.ToUniversalTime().ToString("u", System.Globalization.CultureInfo.InvariantCulture), rotated.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("PRIVATE KEY", rotated.Message, StringComparison.Ordinal);

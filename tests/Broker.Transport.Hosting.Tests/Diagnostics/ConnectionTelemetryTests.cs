@@ -16,7 +16,7 @@ public class ConnectionTelemetryTests
     private const string Reason = "broker.transport.handshake.reason";
     private const string Encryption = "broker.transport.encryption";
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_connection_logs_its_opening_and_closing_and_is_measured_on_both_sides()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -102,7 +102,7 @@ public class ConnectionTelemetryTests
         Assert.Equal(14, sent.GetMeasurementSnapshot().Sum((Side, "backend")));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_from_another_CA_is_refused_logged_with_its_reason_and_counted()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -134,7 +134,7 @@ public class ConnectionTelemetryTests
         Assert.Empty(telemetry.Events(1));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_refusing_the_backends_identity_logs_and_counts_its_failed_handshake()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -160,7 +160,7 @@ public class ConnectionTelemetryTests
         Assert.Equal("identity_not_allowed", Assert.Single(durations.GetMeasurementSnapshot()).Tags[Reason]);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_plaintext_frontend_on_an_encrypted_listener_is_refused_as_a_plaintext_peer()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -181,7 +181,7 @@ public class ConnectionTelemetryTests
         Assert.Equal("plaintext_peer", Assert.Single(handshakes.GetMeasurementSnapshot()).Tags[Reason]);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_frontend_on_a_plaintext_listener_is_logged_as_a_TLS_peer_once_its_bytes_arrive()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -207,7 +207,7 @@ public class ConnectionTelemetryTests
         Assert.IsType<EncryptionMismatchException>(closed.Exception);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Expiry_gauges_report_the_seconds_left_of_the_leaf_and_of_the_root_that_signed_it()
     {
         using var telemetry = new Telemetry();
@@ -228,6 +228,58 @@ public class ConnectionTelemetryTests
     /// <summary>The stranger's leaf, trusting the backend's CA: only the backend has reason to refuse.</summary>
     private static CertificateCredentials TrustingOnly(CertificateCredentials credentials, TestPki pki)
         => new(credentials.Certificate, credentials.Intermediates, pki.Bundle);
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_stream_cut_without_close_notify_is_logged_as_truncated_at_Warning_and_counted_apart_from_a_clean_close()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var telemetry = new Telemetry();
+        using var closed = telemetry.Collect<long>("broker.transport.connections.closed");
+        var pki = TestPki.Create();
+        await using var listener = Loopback.ListenTls(pki, o => Observe(o, telemetry));
+
+        foreach (var cut in new[] { true, false })
+        {
+            await using var raw = await RawTls.ConnectAsync(listener.LocalEndPoint, ct);
+            await raw.AuthenticateAsync(pki, System.Security.Authentication.SslProtocols.Tls13, pki.Frontend().Certificate, ct).Guarded(ct);
+            var server = await listener.AcceptAsync(ct).AsTask().Guarded(ct) ?? throw new InvalidOperationException("The listener closed.");
+            await raw.Stream.WriteAsync(new byte[] { 0, 0, 0, 1, 42 }, ct);
+            if (cut)
+            {
+                raw.SendFinWithoutCloseNotify();
+            }
+            else
+            {
+                await raw.CloseProperlyAsync();
+            }
+
+            // The backend reads to the end, then closes its side: the connection is finished both ways.
+            var frames = server.CreateFrameReader();
+            Assert.True(await frames.ReadFrameAsync(ct).Guarded(ct));
+            if (cut)
+            {
+                await Assert.ThrowsAsync<ConnectionTruncatedException>(async () => await frames.ReadFrameAsync(ct).Guarded(ct));
+            }
+            else
+            {
+                Assert.False(await frames.ReadFrameAsync(ct).Guarded(ct));
+            }
+
+            await server.DisposeAsync();
+        }
+
+        var lines = await telemetry.EventsAsync(2, count: 2);
+        Assert.Equal(2, lines.Count);
+        var truncated = Assert.Single(lines, l => l.State("End") == "truncated");
+        Assert.Equal(LogLevel.Warning, truncated.Level);
+        Assert.Contains(" closed (truncated) after ", truncated.Message, StringComparison.Ordinal);
+        Assert.IsType<ConnectionTruncatedException>(truncated.Exception);
+        var clean = Assert.Single(lines, l => l.State("End") == "clean");
+        Assert.Equal(LogLevel.Information, clean.Level);
+        Assert.Null(clean.Exception);
+        Assert.Equal(1, closed.GetMeasurementSnapshot().Sum((Side, "backend"), (Encryption, "enabled"), ("broker.transport.connection.end", "truncated")));
+        Assert.Equal(1, closed.GetMeasurementSnapshot().Sum((Side, "backend"), (Encryption, "enabled"), ("broker.transport.connection.end", "clean")));
+    }
 
     private static void Observe(TransportListenerOptions options, Telemetry telemetry)
     {

@@ -16,7 +16,7 @@ namespace Broker.Transport.Hosting.Tests.Hosting;
 /// </summary>
 public class GenericHostSampleTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_backend_host_and_a_frontend_host_exchange_frames_over_mutual_TLS()
     {
         var ct = TestContext.Current.CancellationToken;

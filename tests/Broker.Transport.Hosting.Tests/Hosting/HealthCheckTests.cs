@@ -8,7 +8,7 @@ namespace Broker.Transport.Hosting.Tests.Hosting;
 /// <summary>The certificate health check of a started host, its clock faked: Healthy, Degraded, Unhealthy.</summary>
 public class HealthCheckTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_Secret_folder_leaf_is_healthy_then_degraded_past_its_renewal_time_then_unhealthy_once_expired()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -50,7 +50,7 @@ public class HealthCheckTests
         await host.StopAsync(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_embedded_issuer_is_healthy_while_it_runs_and_unhealthy_once_it_holds_no_certificate()
     {
         var ct = TestContext.Current.CancellationToken;

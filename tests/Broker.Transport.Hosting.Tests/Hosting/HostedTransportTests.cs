@@ -13,7 +13,7 @@ namespace Broker.Transport.Hosting.Tests.Hosting;
 /// <summary>A generic host built with AddBrokerTransport: real config files, sockets, certificates.</summary>
 public class HostedTransportTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_host_configured_from_a_broker_config_file_starts_and_serves_frames_with_its_certificates()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -54,7 +54,7 @@ public class HostedTransportTests
         Assert.Null(await listener.AcceptAsync(ct).AsTask().Guarded(ct));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_host_refuses_to_start_on_an_invalid_broker_config_file_with_the_parsers_message()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -77,7 +77,7 @@ public class HostedTransportTests
         Assert.Contains(Path.GetFullPath(file), error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_broker_config_given_inline_in_configuration_is_checked_by_the_same_parser()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -99,7 +99,7 @@ public class HostedTransportTests
         Assert.Contains("advanced.internalCerts.renewBefore", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_host_refuses_to_start_when_a_certificate_folder_is_missing_or_nothing_is_asked_for()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -123,7 +123,35 @@ public class HostedTransportTests
             error.Failures);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
+    public async Task Empty_values_and_identities_that_name_no_exact_peer_are_refused_at_start_naming_their_keys()
+    {
+        // An empty value from configuration used to reach Path.GetFullPath and crash the validator with ArgumentException.
+        var ct = TestContext.Current.CancellationToken;
+        using var host = Build(new()
+        {
+            ["BrokerTransport:Listen"] = "127.0.0.1:0",
+            ["BrokerTransport:ConfigFile"] = "",
+            ["BrokerTransport:BackendCertificateFolder"] = "",
+            ["BrokerTransport:FrontendCertificateFolder"] = " ",
+            ["BrokerTransport:AllowedClientIdentities:0"] = "127.1",
+            ["BrokerTransport:ServerIdentity"] = "*.broker.svc",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+
+        Assert.Equal(
+            [
+                "ConfigFile is empty; it must name the broker config file, such as /etc/broker/broker.json (or be left out).",
+                "BackendCertificateFolder is empty; it must name a mounted Kubernetes TLS Secret (tls.crt, tls.key, ca.crt), or be left out for the embedded issuer.",
+                "FrontendCertificateFolder is empty; it must name a mounted Kubernetes TLS Secret (tls.crt, tls.key, ca.crt), or be left out for the embedded issuer.",
+                "AllowedClientIdentities entry ('127.1') reads as the IP address 127.0.0.1 but is not written in canonical form; write 127.0.0.1. Identities match exactly.",
+                "ServerIdentity ('*.broker.svc') holds a wildcard; an identity names one peer exactly (a certificate's wildcard name never satisfies it).",
+            ],
+            error.Failures);
+    }
+
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_plaintext_host_serves_frames_without_certificates()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -145,7 +173,7 @@ public class HostedTransportTests
         await host.StopAsync(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Options_without_a_setting_are_adjusted_in_code_after_the_settings_and_the_broker_config()
     {
         var ct = TestContext.Current.CancellationToken;

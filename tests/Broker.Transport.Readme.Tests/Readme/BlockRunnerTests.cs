@@ -8,7 +8,7 @@ public sealed class BlockRunnerTests
 {
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(3);
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_block_that_runs_to_its_end_passes_with_its_output()
     {
         var block = Single("## Fine\n\n```csharp\nConsole.WriteLine($\"args: {string.Join(',', args)}\");\n```\n");
@@ -19,7 +19,7 @@ public sealed class BlockRunnerTests
         Assert.Equal("args: a,b\n", output);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_compiler_error_fails_with_the_heading_and_the_README_line()
     {
         var block = Single("# Title\n\n## Broken\n\n```csharp\nusing System.Text;\n\nConsole.WriteLine(undefinedName);\n```\n");
@@ -31,7 +31,7 @@ public sealed class BlockRunnerTests
         Assert.Contains("SAMPLE.md(8,19): error CS0103: The name 'undefinedName' does not exist in the current context", failure.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_warning_fails_too()
     {
         var block = Single("## Sloppy\n```csharp\nstring text = null;\nConsole.WriteLine(text);\n```\n");
@@ -42,7 +42,7 @@ public sealed class BlockRunnerTests
         Assert.Contains("warning CS8600", failure.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_exception_fails_with_its_message_and_the_README_line_it_came_from()
     {
         var block = Single("## Throws\n\n```csharp\nConsole.WriteLine(\"starting\");\nthrow new InvalidOperationException(\"The backend closed.\");\n```\n");
@@ -55,7 +55,7 @@ public sealed class BlockRunnerTests
         Assert.Contains("SAMPLE.md:line 5", failure.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_block_that_never_ends_fails_at_the_timeout()
     {
         var block = Single("## Hangs\n```csharp\nConsole.WriteLine(\"waiting\");\nawait Task.Delay(Timeout.Infinite);\n```\n");
@@ -66,7 +66,7 @@ public sealed class BlockRunnerTests
         Assert.StartsWith("SAMPLE.md:3 (## Hangs) did not run to its end within 3 s.", failure.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_error_logged_by_a_host_that_then_exits_0_fails()
     {
         var block = Single("## Logs\n```csharp\nConsole.WriteLine(\"fail: Microsoft.Extensions.Hosting.Internal.Host[9]\");\n```\n");

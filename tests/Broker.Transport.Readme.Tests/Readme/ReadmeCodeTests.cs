@@ -16,7 +16,7 @@ public sealed class ReadmeCodeTests(PkiFixture fixture) : IClassFixture<PkiFixtu
     public static IEnumerable<TheoryDataRow<string>> BlockNames()
         => Blocks.Select(block => new TheoryDataRow<string>(Name(block)) { TestDisplayName = $"README code runs: {Name(block)}" });
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [MemberData(nameof(BlockNames))]
     public async Task Every_csharp_block_compiles_and_runs_to_its_end(string name)
     {

@@ -20,7 +20,8 @@ public class InternalIssuerRolloverTests
         using var issuer = Issuers.Start(time, TimeSpan.FromHours(1), TimeSpan.FromMinutes(25), caDuration: TimeSpan.FromHours(3));
         var leaves = new Dictionary<string, X509Certificate2>();
         var roots = new Dictionary<string, X509Certificate2>();
-        void Record(X509Certificate2 leaf) => leaves.TryAdd(leaf.Thumbprint, leaf);
+        // A copy without the key: the issuer disposes a leaf it has replaced once no handshake uses it.
+        void Record(X509Certificate2 leaf) => leaves.TryAdd(leaf.Thumbprint, X509CertificateLoader.LoadCertificate(leaf.RawData));
         Record(issuer.BackendSide.Leaf!);
         Record(issuer.FrontendSide.Leaf!);
         issuer.Backend.CredentialsChanged += (_, c) => Record(c.Certificate);
@@ -99,7 +100,8 @@ public class InternalIssuerRolloverTests
         var time = Issuers.Clock();
         using var issuer = Issuers.Start(time, TimeSpan.FromHours(1), caDuration: TimeSpan.FromHours(3));
         var old = issuer.Root;
-        var oldBackend = issuer.BackendSide.Leaf!;
+        // A copy without the key: the issuer disposes a leaf it has replaced once no handshake uses it.
+        var oldBackend = X509CertificateLoader.LoadCertificate(issuer.BackendSide.Leaf!.RawData);
 
         // Every publication, in order, with what the other side trusted at that instant.
         var published = new List<(string Side, CertificateCredentials Credentials)>();
@@ -113,7 +115,7 @@ public class InternalIssuerRolloverTests
 
         // First both sides publish their old leaf with both roots, then the new leaves.
         Assert.All(published.Take(2), p => Assert.Equal(2, p.Credentials.TrustBundle.Count));
-        Assert.Equal(oldBackend.Thumbprint, published[0].Credentials.Certificate.Thumbprint);
+        Assert.Equal(oldBackend.Thumbprint, published[0].Credentials.Thumbprint);
         Assert.All(published.Skip(2), p => Assert.True(Issuers.ChainsTo(p.Credentials.Certificate, [issuer.Root], time.GetUtcNow())));
         Assert.All(published, p => Assert.Equal(2, p.Credentials.TrustBundle.Count));
 

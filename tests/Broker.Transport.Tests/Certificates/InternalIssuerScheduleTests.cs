@@ -132,12 +132,12 @@ public class InternalIssuerScheduleTests
             // The backend renews at its drawn instant, once: one new leaf, not a burst of them.
             var changes = 0;
             issuer.Backend.CredentialsChanged += (_, _) => changes++;
-            var old = issuer.BackendSide.Leaf!;
+            var old = issuer.BackendSide.Leaf!.Thumbprint;
             var due = issuer.BackendSide.RenewAt;
             time.SetUtcNow(due.AddSeconds(-1));
-            Assert.Equal(old.Thumbprint, issuer.BackendSide.Leaf!.Thumbprint);
+            Assert.Equal(old, issuer.BackendSide.Leaf!.Thumbprint);
             time.SetUtcNow(due);
-            Assert.NotEqual(old.Thumbprint, issuer.BackendSide.Leaf!.Thumbprint);
+            Assert.NotEqual(old, issuer.BackendSide.Leaf!.Thumbprint);
             Assert.Equal(due, Issuers.NotBefore(issuer.BackendSide.Leaf!));
             Assert.Equal(1, changes);
         }
@@ -195,20 +195,21 @@ public class InternalIssuerScheduleTests
     /// <summary>One second before <paramref name="due"/> nothing changed; at <paramref name="due"/> both sides have new leaves issued then.</summary>
     private static void AssertRenewedExactlyAt(FakeTimeProvider time, InternalIssuer issuer, DateTimeOffset due)
     {
-        var backend = issuer.BackendSide.Leaf!;
-        var frontend = issuer.FrontendSide.Leaf!;
+        // Thumbprints, not the leaves: the issuer disposes a leaf it has replaced once no handshake uses it.
+        var backend = issuer.BackendSide.Leaf!.Thumbprint;
+        var frontend = issuer.FrontendSide.Leaf!.Thumbprint;
         Assert.Equal(due, issuer.BackendSide.RenewAt);
         Assert.Equal(due, issuer.FrontendSide.RenewAt);
 
         time.SetUtcNow(due.AddSeconds(-1));
-        Assert.Equal(backend.Thumbprint, issuer.BackendSide.Leaf!.Thumbprint);
-        Assert.Equal(frontend.Thumbprint, issuer.FrontendSide.Leaf!.Thumbprint);
-        Assert.Equal(backend.Thumbprint, issuer.Backend.GetCurrent().Certificate.Thumbprint);
+        Assert.Equal(backend, issuer.BackendSide.Leaf!.Thumbprint);
+        Assert.Equal(frontend, issuer.FrontendSide.Leaf!.Thumbprint);
+        Assert.Equal(backend, issuer.Backend.GetCurrent().Certificate.Thumbprint);
 
         time.SetUtcNow(due);
         var renewed = issuer.BackendSide.Leaf!;
-        Assert.NotEqual(backend.Thumbprint, renewed.Thumbprint);
-        Assert.NotEqual(frontend.Thumbprint, issuer.FrontendSide.Leaf!.Thumbprint);
+        Assert.NotEqual(backend, renewed.Thumbprint);
+        Assert.NotEqual(frontend, issuer.FrontendSide.Leaf!.Thumbprint);
         Assert.Equal(due, Issuers.NotBefore(renewed));
         Assert.Equal(due, Issuers.NotBefore(issuer.FrontendSide.Leaf!));
         Assert.Equal(renewed.Thumbprint, issuer.Backend.GetCurrent().Certificate.Thumbprint);

@@ -21,7 +21,7 @@ public class PemCredentialsTests
         RsaPkcs8,
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData(KeyEncoding.EcPkcs1, "-----BEGIN EC PRIVATE KEY-----")]
     [InlineData(KeyEncoding.EcPkcs8, "-----BEGIN PRIVATE KEY-----")]
     [InlineData(KeyEncoding.RsaPkcs1, "-----BEGIN RSA PRIVATE KEY-----")]
@@ -58,7 +58,7 @@ public class PemCredentialsTests
         Assert.Equal(issued.Certificate.Thumbprint, client.Security.PeerCertificate!.Certificate.Thumbprint);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_tls_crt_with_leaf_and_intermediate_keeps_the_chain_and_sends_it()
     {
         var ct = TestContext.Current.CancellationToken;

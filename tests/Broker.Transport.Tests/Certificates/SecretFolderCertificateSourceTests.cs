@@ -23,7 +23,7 @@ public sealed class SecretFolderCertificateSourceTests
         return (pki, pki.Backend(), pki.Frontend());
     });
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_kubelet_update_of_the_backends_Secret_is_taken_within_one_poll_and_old_connections_keep_working()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -47,9 +47,9 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.False(Directory.Exists(Path.Combine(folder.Path, stampBefore!)), "kubelet removes the old timestamped folder.");
 
         // Polled, not watched: nothing changes until the poll.
-        time.Advance(Poll - TimeSpan.FromSeconds(1));
+        await time.AdvanceAndPollAsync(source, Poll - TimeSpan.FromSeconds(1));
         Assert.Equal(first.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
-        time.Advance(TimeSpan.FromSeconds(1));
+        await time.AdvanceAndPollAsync(source, TimeSpan.FromSeconds(1));
         Assert.Equal(second.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
         Assert.Equal(1, changes);
         Assert.Null(source.LastError);
@@ -60,11 +60,11 @@ public sealed class SecretFolderCertificateSourceTests
         await after.PingAsync("new certificate", ct);
 
         // Polls that find the same content change nothing.
-        time.Advance(Poll * 3);
+        await time.AdvanceAndPollAsync(source, Poll * 3);
         Assert.Equal(1, changes);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_kubelet_update_of_the_frontends_Secret_reaches_the_backend_at_the_next_handshake()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -80,7 +80,7 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Equal(first.Certificate.Thumbprint, before.FrontendSeenByServer);
         var second = pki.Frontend();
         folder.Write(KubeletSecretFolder.Payload(second));
-        time.Advance(Poll);
+        await time.AdvanceAndPollAsync(source, Poll);
 
         await using var after = await Link.ConnectAsync(listener, client, ct);
         Assert.Equal(second.Certificate.Thumbprint, after.FrontendSeenByServer);
@@ -99,7 +99,7 @@ public sealed class SecretFolderCertificateSourceTests
         "ca.crt empty",
     ];
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [MemberData(nameof(BrokenSets))]
     public async Task A_broken_set_is_refused_the_old_certificate_stays_in_use_and_a_later_good_update_is_taken(string broken)
     {
@@ -169,7 +169,7 @@ public sealed class SecretFolderCertificateSourceTests
         }
 
         // The poll refuses it again; the good set stays in use for new handshakes.
-        time.Advance(Poll);
+        await time.AdvanceAndPollAsync(source, Poll);
         Assert.NotNull(source.LastError);
         Assert.Equal(version, source.GetCurrent().Version);
         await using (var link = await Link.ConnectAsync(listener, client, ct))
@@ -182,7 +182,7 @@ public sealed class SecretFolderCertificateSourceTests
         // A good update afterwards is taken at the next poll.
         var fixedSet = pki.Backend();
         folder.Write(KubeletSecretFolder.Payload(fixedSet));
-        time.Advance(Poll);
+        await time.AdvanceAndPollAsync(source, Poll);
         Assert.Null(source.LastError);
         Assert.Equal(fixedSet.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
         await using (var link = await Link.ConnectAsync(listener, client, ct))
@@ -194,8 +194,8 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Equal(good.Certificate.Thumbprint, established.BackendSeenByClient);
     }
 
-    [Fact]
-    public void A_set_refused_for_clock_skew_is_taken_once_it_becomes_valid_without_changing()
+    [Fact(Timeout = TestTimeouts.Hang)]
+    public async Task A_set_refused_for_clock_skew_is_taken_once_it_becomes_valid_without_changing()
     {
         var pki = TestPki.Create();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(pki.Backend()));
@@ -206,10 +206,10 @@ public sealed class SecretFolderCertificateSourceTests
         folder.Write(KubeletSecretFolder.Payload(early));
 
         // Polls at 10, 20 and 30 s refuse it; the one at 40 s takes the same files.
-        time.Advance(Poll * 3);
+        await time.AdvanceAndPollAsync(source, Poll * 3);
         Assert.Contains("not valid now", source.LastError?.Message, StringComparison.Ordinal);
         Assert.NotEqual(early.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
-        time.Advance(Poll);
+        await time.AdvanceAndPollAsync(source, Poll);
         Assert.Null(source.LastError);
         Assert.Equal(early.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
     }
@@ -229,7 +229,7 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Contains("does not exist", fileError.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData(PrivateKeyAlgorithm.Ec256, KeyFormat.Pkcs1, "-----BEGIN EC PRIVATE KEY-----")]
     [InlineData(PrivateKeyAlgorithm.Ec256, KeyFormat.Pkcs8, "-----BEGIN PRIVATE KEY-----")]
     [InlineData(PrivateKeyAlgorithm.Rsa2048, KeyFormat.Pkcs1, "-----BEGIN RSA PRIVATE KEY-----")]
@@ -256,7 +256,7 @@ public sealed class SecretFolderCertificateSourceTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_tls_crt_with_an_intermediate_keeps_the_chain_and_peers_trusting_only_the_root_accept_it()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -284,7 +284,7 @@ public sealed class SecretFolderCertificateSourceTests
         await link.PingAsync("through the intermediate", ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_kubelet_helper_swaps_atomically_a_reader_never_finds_the_files_mixed()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -341,7 +341,7 @@ public sealed class SecretFolderCertificateSourceTests
         Assert.Single(Directory.GetDirectories(folder.Path, "..20*"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_poll_during_kubelet_swaps_never_refuses_a_good_set()
     {
         // kubelet swaps ..data between a poll's reads of tls.crt, tls.key and ca.crt: the source must not

@@ -64,6 +64,8 @@ public class BrokerConfigModelTests
     [Fact]
     public void EnsureSupported_passes_Ed25519_with_encryption_Disabled_and_every_other_algorithm()
     {
+        // The control, so that the passes below mean something: Ed25519 with encryption Enabled is refused.
+        Assert.Throws<BrokerConfigException>(() => new BrokerConfig(EncryptInternalTraffic.Enabled, Ed25519Certs).EnsureSupported());
         new BrokerConfig(EncryptInternalTraffic.Disabled, Ed25519Certs).EnsureSupported();
         foreach (var algorithm in Enum.GetValues<PrivateKeyAlgorithm>().Where(a => a != PrivateKeyAlgorithm.Ed25519))
         {

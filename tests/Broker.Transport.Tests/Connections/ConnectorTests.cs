@@ -9,7 +9,7 @@ namespace Broker.Transport.Tests.Connections;
 
 public class ConnectorTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Connecting_to_a_port_nobody_listens_on_fails_with_a_message_that_names_the_endpoint()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -26,7 +26,7 @@ public class ConnectorTests
         Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(error.InnerException).SocketErrorCode);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_connect_that_gets_no_answer_fails_after_the_connect_timeout_on_the_injected_clock()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -43,7 +43,7 @@ public class ConnectorTests
             error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Canceling_a_connect_that_gets_no_answer_throws_operation_canceled_not_connect_failed()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -60,7 +60,7 @@ public class ConnectorTests
         Assert.Equal(cancel.Token, canceled.CancellationToken);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Canceling_a_TLS_handshake_that_gets_no_answer_throws_operation_canceled_with_the_callers_token()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -79,7 +79,7 @@ public class ConnectorTests
         Assert.Equal(cancel.Token, canceled.CancellationToken);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_connect_with_an_already_canceled_token_throws_operation_canceled()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -89,7 +89,7 @@ public class ConnectorTests
             async () => await Loopback.Connector().ConnectAsync(listener.LocalEndPoint, new CancellationToken(canceled: true)).Guarded(ct));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_connection_knows_both_of_its_endpoints()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -8,7 +8,7 @@ namespace Broker.Transport.Tests.Connections;
 [Collection(RunsAlone.Name)]
 public class EchoTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Frames_sent_to_an_echo_come_back_whole_and_in_order_then_the_stream_ends_cleanly()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -39,7 +39,7 @@ public class EchoTests
         Assert.Equal(payloads, echoed);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Two_hundred_concurrent_connections_each_get_their_own_frames_back()
     {
         const int Connections = 200;

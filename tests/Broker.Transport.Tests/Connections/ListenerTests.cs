@@ -10,7 +10,7 @@ namespace Broker.Transport.Tests.Connections;
 
 public class ListenerTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_listener_bound_to_port_zero_reports_the_port_it_got_and_accepts_there()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -28,7 +28,7 @@ public class ListenerTests
         Assert.Equal(listener.LocalEndPoint, server.LocalEndPoint);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Disposing_the_listener_keeps_accepted_connections_working_and_refuses_new_ones()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -77,7 +77,7 @@ public class ListenerTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_accept_waiting_when_the_listener_is_disposed_returns_null()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -91,7 +91,7 @@ public class ListenerTests
         await listener.DisposeAsync(); // twice is harmless
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_connection_not_yet_accepted_when_the_listener_is_disposed_is_closed_not_left_hanging()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -105,7 +105,7 @@ public class ListenerTests
         Assert.True(outcome is null or ConnectionResetException, $"Expected a clean end or a reset, got {outcome}");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Binding_a_port_already_in_use_fails()
     {
         await using var first = Loopback.Listen();

@@ -6,7 +6,7 @@ namespace Broker.Transport.Tests.Connections;
 
 public class SmokeTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frame_sent_by_the_client_arrives_whole_at_the_server()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -8,7 +8,7 @@ namespace Broker.Transport.Tests.Framing;
 /// <summary>The frame reader a connection hands out: framing over real sockets, and what a broken stream does to the connection.</summary>
 public class ConnectionFrameReaderTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Frames_of_zero_one_and_the_maximum_bytes_cross_a_connection_whole()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -42,7 +42,7 @@ public class ConnectionFrameReaderTests
         Assert.Equal(payloads, received);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frame_larger_than_the_input_buffer_limit_still_arrives_whole()
     {
         // The pipe resumes a paused writer once its reader has examined everything it holds, so a reader
@@ -62,7 +62,7 @@ public class ConnectionFrameReaderTests
         await sending.Guarded(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frame_one_byte_over_the_maximum_fails_the_reader_and_the_peer_sees_a_reset()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -92,7 +92,7 @@ public class ConnectionFrameReaderTests
         await client.ConnectionClosed.WhenCanceled().Guarded(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_stream_that_ends_mid_frame_is_truncated_the_partial_frame_is_dropped_and_the_peer_sees_a_reset()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -75,7 +75,7 @@ public class FrameReaderTests
         Assert.Equal(payloads, outcome.Frames);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frame_over_the_maximum_fails_the_reader_for_good_and_completes_the_pipe()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -177,7 +177,7 @@ public class FrameReaderTests
         });
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_stream_that_ends_between_frames_ends_cleanly_and_stays_ended()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -195,7 +195,7 @@ public class FrameReaderTests
         Assert.False(await reader.ReadFrameAsync(ct));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_empty_stream_ends_cleanly()
     {
         var pipe = new Pipe();
@@ -205,7 +205,7 @@ public class FrameReaderTests
         Assert.False(await reader.ReadFrameAsync(TestContext.Current.CancellationToken));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_truncated_stream_fails_the_reader_for_good()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -225,7 +225,7 @@ public class FrameReaderTests
         Assert.Same(error, await Assert.ThrowsAsync<TruncatedFrameException>(async () => await reader.ReadFrameAsync(ct)));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_canceled_read_throws_and_the_next_read_still_gets_the_frame()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -1,5 +1,8 @@
+using System.Buffers;
 using Broker.Transport.Certificates;
 using Broker.Transport.Configuration;
+using Broker.Transport.Framing;
+using Broker.Transport.Security;
 using Broker.Transport.Fuzz;
 using CsCheck;
 
@@ -40,6 +43,51 @@ public class FuzzReplayTests
     public void A_kept_input_passes_its_target(string target, string file)
     {
         FuzzTargets.All[target](File.ReadAllBytes(Path.Combine(FuzzFolder, file)));
+    }
+
+    [Fact]
+    public void The_valid_seeds_parse_and_the_broken_ones_are_refused_as_each_target_documents()
+    {
+        // The replays above pass for a parser that refuses everything; these fail for it.
+        string Text(string target, string name) => System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(FuzzFolder, "corpus", target, name)));
+
+        Assert.Equal(EncryptInternalTraffic.Disabled, BrokerConfigFile.Parse(Text("config", "disabled.json")).Config.EncryptInternalTraffic);
+        Assert.Equal(EncryptInternalTraffic.Enabled, BrokerConfigFile.Parse(Text("config", "empty-object.json")).Config.EncryptInternalTraffic);
+        var wrapped = BrokerConfigFile.Parse(Text("config", "properties-wrapper.json")).Config.InternalCerts;
+        Assert.Equal((TimeSpan.FromMinutes(90), TimeSpan.FromMinutes(5), PrivateKeyAlgorithm.Ec256, RotationPolicy.Never), (wrapped.Duration, wrapped.RenewBefore!.Value, wrapped.Algorithm, wrapped.RotationPolicy));
+        Assert.Equal(PrivateKeyAlgorithm.Rsa2048, BrokerConfigFile.Parse(Text("config", "readme-example.json")).Config.InternalCerts.Algorithm);
+        Assert.True(Assert.Throws<BrokerConfigException>(() => BrokerConfigFile.Parse(Text("config", "errors.json"))).Errors.Count >= 5);
+
+        foreach (var name in new[] { "ec-leaf-pkcs8", "rsa-leaf-pkcs1-with-chain" })
+        {
+            var parts = Text("pem", name).Split('\0', 3);
+            var credentials = PemCredentials.FromPem(parts[0], parts[1], parts[2]);
+            Assert.True(credentials.Certificate.HasPrivateKey, name);
+            Assert.NotEmpty(credentials.TrustBundle);
+            Assert.Equal(name == "rsa-leaf-pkcs1-with-chain" ? 1 : 0, credentials.Intermediates.Count);
+        }
+
+        var mismatch = Text("pem", "key-mismatch").Split('\0', 3);
+        Assert.Contains("does not belong to the certificate", Assert.Throws<CertificateLoadException>(() => PemCredentials.FromPem(mismatch[0], mismatch[1], mismatch[2])).Message, StringComparison.Ordinal);
+
+        Assert.Equal(["hello", string.Empty], Frames("two-frames-max4096-chunk2").Select(f => System.Text.Encoding.ASCII.GetString(f)));
+        var small = Frames("many-small-max255-chunk1");
+        Assert.True(small.Count >= 5, $"{small.Count} frames");
+        Assert.All(small.Select((frame, i) => (frame, i)), p => Assert.Equal(Enumerable.Repeat((byte)p.i, p.i), p.frame));
+        Assert.Throws<FrameTooLargeException>(() => Frames("too-large-max16"));
+
+        static List<byte[]> Frames(string name)
+        {
+            var input = File.ReadAllBytes(Path.Combine(FuzzFolder, "corpus", "frames", name));
+            var sequence = new ReadOnlySequence<byte>(input.AsMemory(1));
+            var frames = new List<byte[]>();
+            while (FrameFormat.TryReadFrame(ref sequence, FuzzTargets.MaxFrameSizes[input[0] & 7], out var payload))
+            {
+                frames.Add(payload.ToArray());
+            }
+
+            return frames;
+        }
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public class IdleMemoryTests
 {
     private const int Wanted = 1_000;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_thousand_idle_TLS_connections_hold_no_pooled_buffer_and_little_memory_each()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -16,7 +16,7 @@ public class MalformedHandshakeTests
     private static readonly byte[] RecordOverflow = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x16];
     private static readonly byte[] DecodeError = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32];
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Random_bytes_instead_of_a_ClientHello_are_refused_as_plaintext_with_an_unexpected_message_alert()
     {
         var noise = Noise(300, seed: 1);
@@ -29,7 +29,7 @@ public class MalformedHandshakeTests
         Assert.Equal(UnexpectedMessage, reply);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Random_bytes_after_a_handshake_record_type_are_refused_as_malformed_with_a_decode_error_alert()
     {
         var noise = Noise(300, seed: 2);
@@ -43,7 +43,7 @@ public class MalformedHandshakeTests
         Assert.Equal(DecodeError, reply);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_well_framed_record_of_garbage_is_refused_as_malformed()
     {
         byte[] garbage = [.. HostilePeer.RecordHeader(0x16, 256), .. Noise(256, seed: 3)];
@@ -55,7 +55,7 @@ public class MalformedHandshakeTests
         Assert.Contains("sent a malformed TLS handshake", handshake.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_record_cut_short_by_the_peers_close_is_refused_as_PeerClosed()
     {
         var hello = HostilePeer.ClientHello();
@@ -72,7 +72,7 @@ public class MalformedHandshakeTests
         Assert.Empty(reply);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_record_length_above_the_TLS_maximum_is_refused_at_once_with_a_record_overflow_alert()
     {
         // Without the check SslStream would wait for 64 KiB of a record that can never be valid, until the timeout.
@@ -83,7 +83,7 @@ public class MalformedHandshakeTests
         Assert.Equal(RecordOverflow, reply);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_ClientHello_with_a_64_KB_extension_block_is_answered_and_costs_nothing_more()
     {
         // 65,000 bytes of one unknown extension: TLS allows it (it spans four records), so the backend must parse
@@ -105,7 +105,7 @@ public class MalformedHandshakeTests
         Refusals.AssertHandshake(error, HandshakeFailureReason.PeerClosed, "closed the connection during the TLS handshake");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_ClientHello_announcing_16_MB_is_refused_as_malformed_without_waiting_for_it()
     {
         // A handshake message length of 2^24 - 1: OpenSSL caps a ClientHello far below that.

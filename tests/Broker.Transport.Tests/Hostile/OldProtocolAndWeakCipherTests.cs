@@ -10,7 +10,7 @@ namespace Broker.Transport.Tests.Hostile;
 /// </summary>
 public class OldProtocolAndWeakCipherTests
 {
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData("-tls1")]
     [InlineData("-tls1_1")]
     [InlineData("-tls1_2")]
@@ -23,7 +23,7 @@ public class OldProtocolAndWeakCipherTests
         Assert.Contains("alert protocol version", transcript, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_12_peer_offering_only_null_and_anonymous_ciphers_is_refused_even_with_AllowTls12()
     {
         // eNULL: no encryption; aNULL: no authentication. ECDHE-ECDSA-NULL-SHA would fit the backend's EC key.
@@ -34,7 +34,7 @@ public class OldProtocolAndWeakCipherTests
         Assert.Contains("handshake failure", transcript, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_13_peer_offering_only_the_truncated_tag_suite_is_refused()
     {
         // TLS_AES_128_CCM_8_SHA256 has an 8-byte tag; OpenSSL's servers do not enable it unless asked.

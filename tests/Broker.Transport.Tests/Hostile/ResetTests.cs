@@ -13,7 +13,7 @@ namespace Broker.Transport.Tests.Hostile;
 /// </summary>
 public class ResetTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_reset_in_the_middle_of_the_handshake_is_refused_as_PeerClosed()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -35,7 +35,7 @@ public class ResetTests
         await witness.AssertStillExchangingAsync();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_that_resets_in_the_middle_of_a_frame_fails_the_read_with_a_reset_and_no_partial_frame()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -60,7 +60,7 @@ public class ResetTests
         await witness.AssertStillExchangingAsync();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_authenticated_frontend_announcing_a_frame_above_the_maximum_is_cut_off_and_others_carry_on()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -79,7 +79,7 @@ public class ResetTests
         await witness.AssertStillExchangingAsync();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_authenticated_frontend_that_ends_mid_frame_is_reported_truncated_and_others_carry_on()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -14,7 +14,7 @@ namespace Broker.Transport.Tests.Hostile;
 [Collection(RunsAlone.Name)]
 public class StallAndFloodTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_ClientHello_trickled_a_byte_at_a_time_is_cut_at_the_handshake_timeout_however_busy_the_peer_looks()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -49,7 +49,7 @@ public class StallAndFloodTests
         await witness.AssertStillExchangingAsync();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_flood_of_connections_that_never_handshake_stays_within_the_bound_and_the_listener_keeps_serving()
     {
         var ct = TestContext.Current.CancellationToken;

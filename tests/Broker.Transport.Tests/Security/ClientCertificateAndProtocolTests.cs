@@ -7,7 +7,7 @@ namespace Broker.Transport.Tests.Security;
 /// <summary>Peers that are not our connector: no client certificate, or an older TLS version.</summary>
 public class ClientCertificateAndProtocolTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_client_without_a_certificate_is_refused_with_NoCertificate()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -34,7 +34,7 @@ public class ClientCertificateAndProtocolTests
         Assert.True(read == 0 || clientError is not null, $"The client without a certificate read {read} bytes.");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_12_only_client_is_refused_with_ProtocolVersion()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -52,7 +52,7 @@ public class ClientCertificateAndProtocolTests
         Assert.Contains("protocol version", Flatten(clientError), StringComparison.OrdinalIgnoreCase);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task AllowTls12_lets_a_TLS_12_client_in()
     {
         var ct = TestContext.Current.CancellationToken;

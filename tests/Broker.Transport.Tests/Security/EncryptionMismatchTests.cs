@@ -8,7 +8,7 @@ namespace Broker.Transport.Tests.Security;
 /// <summary>One side Enabled, the other Disabled: both sides say so, and nothing is downgraded.</summary>
 public class EncryptionMismatchTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_plaintext_frontend_meets_a_TLS_backend_and_both_name_the_mismatch()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -35,7 +35,7 @@ public class EncryptionMismatchTests
         Assert.Equal(1, listener.HandshakesFailed);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_TLS_frontend_meets_a_plaintext_backend_and_both_name_the_mismatch()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -10,7 +10,7 @@ namespace Broker.Transport.Tests.Security;
 /// </summary>
 public class HotRotationTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task After_RenewNow_new_connections_see_the_new_leaves_and_old_ones_keep_exchanging_frames()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -44,7 +44,7 @@ public class HotRotationTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task After_RollOverRootNow_new_connections_see_leaves_from_the_new_root_and_old_ones_keep_exchanging_frames()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -75,7 +75,7 @@ public class HotRotationTests
         await third.PingAsync("generation 3", ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_scheduled_renewal_on_a_fake_clock_started_now_reaches_new_handshakes()
     {
         // Only time is fake. It starts two minutes behind the real clock, so the leaf renewed one fake minute
@@ -98,7 +98,7 @@ public class HotRotationTests
         await after.PingAsync("new", ct);
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData("RenewNow")]
     [InlineData("RollOverRootNow")]
     public async Task A_handshake_in_flight_across_a_rotation_succeeds(string rotation)

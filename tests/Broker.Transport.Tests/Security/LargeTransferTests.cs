@@ -9,7 +9,7 @@ public class LargeTransferTests
 {
     private const long Size = 64L * 1024 * 1024;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Sixty_four_MiB_each_way_at_once_arrive_intact_over_TLS()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -9,7 +9,7 @@ namespace Broker.Transport.Tests.Security;
 
 public class MutualTlsTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Frames_cross_a_mutual_TLS_13_connection_and_each_side_sees_the_others_certificate()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -38,7 +38,7 @@ public class MutualTlsTests
         Assert.Equal(frontend.Certificate.NotAfter.ToUniversalTime(), server.Security.PeerCertificate.NotAfter.UtcDateTime);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_from_another_CA_is_refused_on_both_sides()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -15,7 +15,7 @@ namespace Broker.Transport.Tests.Security;
 /// </summary>
 public class OpenSslInteropTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Our_frontend_exchanges_data_with_openssl_s_server_over_mutual_TLS_13()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -50,7 +50,7 @@ public class OpenSslInteropTests
         Assert.True(server.Errors.Contains("Verification: OK", StringComparison.Ordinal), server.Transcript);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task openssl_s_client_exchanges_data_with_our_backend_over_mutual_TLS_13()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -84,7 +84,7 @@ public class OpenSslInteropTests
         Assert.DoesNotContain("verify error", client.Errors, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task openssl_s_client_without_a_certificate_is_refused_with_NoCertificate()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -110,7 +110,7 @@ public class OpenSslInteropTests
         Assert.Matches("unexpected eof while reading|alert certificate required|errno=104", client.Errors);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task openssl_s_client_limited_to_TLS_12_is_refused_with_ProtocolVersion()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -131,7 +131,7 @@ public class OpenSslInteropTests
         Assert.Contains("alert protocol version", client.Errors, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Our_frontend_refuses_an_openssl_s_server_limited_to_TLS_12()
     {
         var ct = TestContext.Current.CancellationToken;

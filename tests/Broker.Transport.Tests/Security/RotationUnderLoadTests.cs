@@ -18,7 +18,7 @@ public sealed class RotationUnderLoadTests
     private const int Rotations = 10;
     private const int HeaderSize = 12;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Streams_and_new_connections_survive_repeated_leaf_and_root_rotations_without_a_failed_handshake_or_a_lost_frame()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -13,7 +13,7 @@ namespace Broker.Transport.Tests.Security;
 /// </summary>
 public sealed class TlsHalfCloseTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frontend_that_half_closes_while_the_backend_streams_to_it_loses_nothing_and_its_close_arrives()
     {
         const int Connections = 120;

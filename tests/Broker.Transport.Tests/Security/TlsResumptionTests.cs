@@ -15,7 +15,7 @@ namespace Broker.Transport.Tests.Security;
 /// </summary>
 public sealed class TlsResumptionTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Without_rotation_the_next_handshake_resumes_and_both_sides_still_see_the_peers_certificate()
     {
         // The control: the relay does see resumptions, so the tests below that see none mean it.
@@ -34,7 +34,7 @@ public sealed class TlsResumptionTests
         await second.Link.PingAsync("resumed", ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task After_RenewNow_and_RollOverRootNow_the_next_handshake_is_full_and_presents_the_new_leaves()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -57,7 +57,7 @@ public sealed class TlsResumptionTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task When_only_the_backend_rotates_the_frontends_old_ticket_is_declined_and_it_sees_the_new_certificate()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -81,7 +81,7 @@ public sealed class TlsResumptionTests
         Assert.Equal(next.Certificate.Thumbprint, after.Link.BackendSeenByClient);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task When_only_the_frontend_rotates_it_does_not_resume_and_the_backend_sees_the_new_certificate()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -105,7 +105,7 @@ public sealed class TlsResumptionTests
         Assert.Equal(next.Certificate.Thumbprint, after.Link.FrontendSeenByServer);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task When_the_backend_stops_trusting_the_frontends_root_a_resumption_does_not_let_the_frontend_back_in()
     {
         // The backend's leaf (from root B) stays the same; only its ca.crt drops root A, the frontend's.
@@ -147,7 +147,7 @@ public sealed class TlsResumptionTests
         TestContext.Current.SendDiagnosticMessage($"Trust removed on the backend: {await relay.NextAsync(ct)}");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task When_the_frontend_stops_trusting_the_backends_root_a_resumption_does_not_let_the_backend_back_in()
     {
         // The frontend's leaf stays the same (its client session cache too); only its ca.crt drops root B, the backend's.
@@ -171,6 +171,33 @@ public sealed class TlsResumptionTests
         var error = await Assert.ThrowsAsync<HandshakeException>(async () => await new TransportConnector(client).ConnectAsync(relay.LocalEndPoint, ct));
         Assert.Equal(HandshakeFailureReason.UntrustedChain, error.Reason);
         TestContext.Current.SendDiagnosticMessage($"Trust removed on the frontend: {await relay.NextAsync(ct)}");
+    }
+
+    [Fact(Timeout = TestTimeouts.Hang)]
+    public async Task A_resumed_session_is_judged_by_the_same_rules_as_a_full_handshake()
+    {
+        // Two backends share one credentials version, so one SSL_CTX and its session tickets: a session made with
+        // the permissive one resumes on the strict one. The strict one's verifier still runs on the resumed
+        // handshake (with the session's certificate) and refuses the frontend it does not allow.
+        var ct = TestContext.Current.CancellationToken;
+        var pki = TestPki.Create();
+        var backend = new StaticCertificateSource(pki.Backend());
+        await using var permissive = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = backend });
+        await using var strict = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = backend, AllowedClientIdentities = { "another-frontend" } });
+        var refused = strict.NextFailure();
+        await using var toPermissive = new TlsHandshakeRelay(permissive.LocalEndPoint);
+        await using var toStrict = new TlsHandshakeRelay(strict.LocalEndPoint);
+        var client = Loopback.TlsClient(pki);
+        await using var first = await ConnectAsync(permissive, client, toPermissive, ct);
+        await using var warm = await ConnectAsync(permissive, client, toPermissive, ct);
+        Assert.True(warm.Seen.ServerResumed);
+
+        var clientError = await Refusals.ConnectExpectingFailureAsync(client, toStrict.LocalEndPoint);
+        var seen = await toStrict.NextAsync(ct);
+        Assert.True(seen.ServerResumed, $"The strict backend did not resume the session ({seen}): the test would not show what it names.");
+        var error = await refused.AssertRefusedAsync(HandshakeFailureReason.IdentityNotAllowed, "carries none of the allowed identities (another-frontend)");
+        Assert.Contains("CN=frontend [DNS:frontend, IP:127.0.0.1]", error.Message, StringComparison.Ordinal);
+        Refusals.AssertHandshake(clientError, HandshakeFailureReason.RejectedByPeer, "chains to");
     }
 
     /// <summary>Connects through the relay, exchanges a frame (the client has then read the server's session ticket) and returns what the relay saw.</summary>

@@ -9,7 +9,7 @@ public class AbortTests
 {
     private const string Reason = "Draining plant-7: the frontend moves to another backend.";
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Abort_fails_local_reads_and_flushes_with_the_reason_and_resets_the_peer()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -39,7 +39,7 @@ public class AbortTests
         Assert.Equal(Reason, laterFlush.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Right_after_abort_a_read_fails_even_with_bytes_buffered_and_a_flush_fails_instead_of_dropping_its_bytes()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -63,7 +63,7 @@ public class AbortTests
         Assert.Equal(Reason, (await Assert.ThrowsAsync<ConnectionAbortedException>(async () => await client.Output.WriteAsync(new byte[] { 1 }, ct))).Message);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Abort_fails_a_flush_that_waits_for_a_peer_that_does_not_read()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -81,7 +81,7 @@ public class AbortTests
         await Assert.ThrowsAsync<ConnectionResetException>(() => server.Input.ReadToEndAsync(ct).Guarded(ct));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_peer_of_an_aborted_connection_sees_its_waiting_flush_fail_with_a_reset()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -99,7 +99,7 @@ public class AbortTests
         await server.ConnectionClosed.WhenCanceled().Guarded(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Abort_after_abort_keeps_the_first_reason()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -115,7 +115,7 @@ public class AbortTests
         Assert.Equal(Reason, error.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Abort_needs_a_reason()
     {
         var ct = TestContext.Current.CancellationToken;

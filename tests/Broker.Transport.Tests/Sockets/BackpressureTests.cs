@@ -17,7 +17,7 @@ public class BackpressureTests
     /// </summary>
     private const long KernelBuffers = 12L * 1024 * 1024;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_reader_that_stops_reading_bounds_what_the_writer_can_flush_and_resuming_delivers_every_byte()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -8,7 +8,7 @@ namespace Broker.Transport.Tests.Sockets;
 
 public class CloseTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Completing_output_delivers_every_byte_then_the_peer_input_completes()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -32,7 +32,7 @@ public class CloseTests
         Assert.True(after.Buffer.IsEmpty);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task After_one_side_completes_its_output_the_other_direction_still_carries_bytes()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -56,7 +56,7 @@ public class CloseTests
         await server.ConnectionClosed.WhenCanceled().Guarded(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Disposing_a_connection_delivers_what_was_flushed_before_it_closes()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -75,7 +75,7 @@ public class CloseTests
         Assert.Equal(sent, received);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Disposing_with_bytes_the_peer_does_not_take_aborts_after_the_close_timeout_and_the_peer_sees_a_reset()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -96,7 +96,7 @@ public class CloseTests
         await client.ConnectionClosed.WhenCanceled().Guarded(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_close_timeout_runs_on_the_options_clock()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -124,7 +124,7 @@ public class CloseTests
         await Assert.ThrowsAsync<ConnectionResetException>(() => server.Input.ReadToEndAsync(ct).Guarded(ct));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Disposing_a_connection_twice_is_harmless()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -139,7 +139,7 @@ public class CloseTests
         await client.ConnectionClosed.WhenCanceled().Guarded(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_frame_reader_sees_a_clean_close_as_the_end_of_the_stream()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -13,7 +13,7 @@ public class LargeTransferTests
     private const long BytesEachWay = 256L * 1024 * 1024;
     private const int ChunkSize = 1024 * 1024;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_quarter_gibibyte_each_way_at_once_arrives_with_the_same_hash()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -34,7 +34,7 @@ public class LargeTransferTests
         Assert.Equal(Convert.ToHexString(await serverSends), Convert.ToHexString((await clientReceives).Hash));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Small_pipe_segments_that_need_many_gathered_sends_per_flush_arrive_intact()
     {
         // 512-byte segments from the shared array pool (the transport's own pool hands out 64 KiB blocks

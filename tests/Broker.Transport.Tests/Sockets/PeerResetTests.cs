@@ -8,7 +8,7 @@ namespace Broker.Transport.Tests.Sockets;
 
 public class PeerResetTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_peer_that_resets_mid_stream_fails_the_read_with_a_typed_reset()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -26,7 +26,7 @@ public class PeerResetTests
         await server.ConnectionClosed.WhenCanceled().Guarded(ct);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_reset_in_the_middle_of_a_frame_is_a_reset_not_a_truncated_frame()
     {
         var ct = TestContext.Current.CancellationToken;

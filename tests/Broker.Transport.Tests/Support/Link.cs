@@ -31,10 +31,18 @@ internal sealed class Link : IAsyncDisposable
 
     public static async Task<Link> ConnectAsync(TransportListener listener, TransportConnectorOptions options, CancellationToken cancellationToken, System.Net.EndPoint? via = null)
     {
-        var client = await new TransportConnector(options).ConnectAsync(via ?? listener.LocalEndPoint, cancellationToken);
-        var server = await listener.AcceptAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), cancellationToken)
-            ?? throw new InvalidOperationException("The listener closed.");
-        return new Link(client, server);
+        var client = await new TransportConnector(options).ConnectAsync(via ?? listener.LocalEndPoint, cancellationToken).AsTask().Within("the frontend's connect", cancellationToken);
+        try
+        {
+            var server = await listener.AcceptAsync(cancellationToken).AsTask().Within($"the backend to accept (handshakes refused so far: {listener.HandshakesFailed})", cancellationToken)
+                ?? throw new InvalidOperationException("The listener closed.");
+            return new Link(client, server);
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Sends <paramref name="text"/> each way and checks it arrives whole.</summary>

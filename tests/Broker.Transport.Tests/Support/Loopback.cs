@@ -60,13 +60,25 @@ internal static class Loopback
     public static TransportConnectorOptions TlsClient(TestPki pki, CertificateCredentials? credentials = null, string? serverIdentity = "localhost")
         => new() { Certificates = new StaticCertificateSource(credentials ?? pki.Frontend()), ServerIdentity = serverIdentity };
 
-    /// <summary>Connects a client to <paramref name="listener"/> and returns both ends (plaintext client unless options are given).</summary>
+    /// <summary>
+    /// Connects a client to <paramref name="listener"/> and returns both ends (plaintext client unless options are
+    /// given). Each wait is bounded by the hang guard: a backend that refused the frontend fails it, never hangs it.
+    /// </summary>
     public static async Task<(TransportConnection Client, TransportConnection Server)> ConnectAsync(
         TransportListener listener, TransportConnectorOptions? options = null, CancellationToken cancellationToken = default)
     {
         var connector = new TransportConnector(options ?? PlaintextClient());
-        var client = await connector.ConnectAsync(listener.LocalEndPoint, cancellationToken);
-        var server = await listener.AcceptAsync(cancellationToken) ?? throw new InvalidOperationException("The listener closed.");
-        return (client, server);
+        var client = await connector.ConnectAsync(listener.LocalEndPoint, cancellationToken).AsTask().Within("the frontend's connect", cancellationToken);
+        try
+        {
+            var server = await listener.AcceptAsync(cancellationToken).AsTask().Within($"the backend to accept the connection (handshakes refused so far: {listener.HandshakesFailed})", cancellationToken)
+                ?? throw new InvalidOperationException("The listener closed.");
+            return (client, server);
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
     }
 }

@@ -51,6 +51,16 @@ internal sealed class RawTls : IAsyncDisposable
             cancellationToken);
     }
 
+    /// <summary>Ends the TCP stream (FIN) with no TLS close_notify before it: what a crashed peer or an injected FIN does.</summary>
+    public void SendFinWithoutCloseNotify() => _socket.Shutdown(SocketShutdown.Send);
+
+    /// <summary>Closes as TLS asks: close_notify, then FIN.</summary>
+    public async Task CloseProperlyAsync()
+    {
+        await Stream.ShutdownAsync();
+        _socket.Shutdown(SocketShutdown.Send);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Stream.DisposeAsync();

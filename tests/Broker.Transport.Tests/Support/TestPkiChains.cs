@@ -67,4 +67,52 @@ internal static class TestPkiChains
     /// <summary>The same leaf and key, but trusting <paramref name="trustBundle"/>: a peer whose certificate comes from elsewhere yet that trusts us.</summary>
     public static CertificateCredentials TrustingOnly(this CertificateCredentials credentials, X509Certificate2Collection trustBundle)
         => new(credentials.Certificate, credentials.Intermediates, trustBundle);
+
+    /// <summary>
+    /// A leaf signed by the PKI's root with exactly the extensions <paramref name="extensions"/> gives, besides its
+    /// names (DNS <paramref name="dnsNames"/>, IP 127.0.0.1) and key identifiers: for the leaves no issuer of ours
+    /// makes (no EKU, CA:TRUE, keyCertSign only).
+    /// </summary>
+    public static CertificateCredentials IssueWith(this TestPki pki, string name, IReadOnlyList<string> dnsNames, params X509Extension[] extensions)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        foreach (var dns in dnsNames)
+        {
+            names.AddDnsName(dns);
+        }
+
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(pki.Root, true, false));
+        foreach (var extension in extensions)
+        {
+            request.CertificateExtensions.Add(extension);
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7f;
+        using var signed = request.Create(pki.Root, now.AddHours(-1), now.AddDays(7), serial);
+        return new CertificateCredentials(signed.CopyWithPrivateKey(key), null, pki.Bundle);
+    }
+
+    /// <summary>The EKU extension for server authentication, client authentication, or both.</summary>
+    public static X509EnhancedKeyUsageExtension Eku(bool server, bool client)
+    {
+        var usages = new OidCollection();
+        if (server)
+        {
+            usages.Add(new Oid("1.3.6.1.5.5.7.3.1"));
+        }
+
+        if (client)
+        {
+            usages.Add(new Oid("1.3.6.1.5.5.7.3.2"));
+        }
+
+        return new X509EnhancedKeyUsageExtension(usages, false);
+    }
 }

@@ -5,7 +5,7 @@ namespace TwoTierBroker.Tests.CommandLine;
 /// <summary>The commands' contract: usage and configuration errors are exit code 2 with a message that names the flag.</summary>
 public class CommandLineTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task An_Enabled_backend_without_a_cert_dir_is_a_usage_error_that_says_what_to_do()
     {
         await using var backend = SampleProcesses.Start("backend", "--listen", "127.0.0.1:0");
@@ -14,7 +14,7 @@ public class CommandLineTests
         Assert.Equal(string.Empty, backend.Output);
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData("frontend --mqtt 127.0.0.1:0 --backends 127.0.0.1:0", "error: --backends: '127.0.0.1:0': a backend's port cannot be 0.")]
     [InlineData("frontend --mqtt localhost:1883x --backends 127.0.0.1:5100", "error: --mqtt: 'localhost:1883x': the port is not a number from 0 to 65535.")]
     [InlineData("all --mqtt 127.0.0.1:0 --backends 0", "error: --backends: give a number from 1 to 64.")]
@@ -26,7 +26,7 @@ public class CommandLineTests
         Assert.Contains(message, process.Errors, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_broken_config_file_is_a_usage_error_naming_the_file()
     {
         using var folder = new TempFolder();

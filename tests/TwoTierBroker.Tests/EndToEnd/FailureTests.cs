@@ -11,7 +11,7 @@ namespace TwoTierBroker.Tests.EndToEnd;
 /// <summary>What the broker does when a backend goes away, and when a frontend's encryption disagrees with its backends'.</summary>
 public class FailureTests
 {
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task QoS1_publishes_survive_a_backend_killed_and_restarted_mid_stream(bool crash)
@@ -66,7 +66,7 @@ public class FailureTests
         Assert.Equal(2, cluster.Frontends[0].LinkedPartitions);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_Disabled_frontend_against_Enabled_backends_logs_the_mismatch_and_refuses_clients()
     {
         var (cluster, _) = await Clusters.StartAsync(EncryptInternalTraffic.Enabled, frontends: 1);
@@ -98,7 +98,7 @@ public class FailureTests
         Assert.Equal(0, cluster.Backends.Sum(b => b.Published));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_QoS1_publish_for_a_partition_the_transport_refuses_gets_an_error_not_a_success()
     {
         // Partition 0 is a Disabled backend (linked), partition 1 an Enabled one (refused): the frontend takes

@@ -12,7 +12,7 @@ namespace TwoTierBroker.Tests.EndToEnd;
 /// </summary>
 public class PublishSubscribeTests
 {
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData(EncryptInternalTraffic.Enabled, MqttProtocolVersion.V500, MqttQualityOfServiceLevel.AtLeastOnce)]
     [InlineData(EncryptInternalTraffic.Enabled, MqttProtocolVersion.V311, MqttQualityOfServiceLevel.AtMostOnce)]
     [InlineData(EncryptInternalTraffic.Disabled, MqttProtocolVersion.V500, MqttQualityOfServiceLevel.AtMostOnce)]
@@ -43,7 +43,7 @@ public class PublishSubscribeTests
         Assert.Equal(topics.Count, await subscriber.CountAfterQuietAsync(TimeSpan.FromMilliseconds(300)));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Wildcard_subscriptions_span_partitions_and_match_as_MQTT_says()
     {
         var (cluster, logs) = await Clusters.StartAsync(EncryptInternalTraffic.Enabled);
@@ -70,7 +70,7 @@ public class PublishSubscribeTests
         Assert.Equal(expected.Order(StringComparer.Ordinal), subscriber.Received.Select(r => r.Topic).Order(StringComparer.Ordinal));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_filter_held_by_two_clients_of_a_frontend_stays_until_the_last_one_lets_go()
     {
         var (cluster, logs) = await Clusters.StartAsync(EncryptInternalTraffic.Disabled);

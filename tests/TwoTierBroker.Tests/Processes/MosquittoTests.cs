@@ -11,7 +11,7 @@ namespace TwoTierBroker.Tests.Processes;
 /// </summary>
 public class MosquittoTests
 {
-    [Theory]
+    [Theory(Timeout = TestTimeouts.Hang)]
     [InlineData("Enabled")]
     [InlineData("Disabled")]
     public async Task All_carries_mosquitto_pub_on_frontend_A_to_mosquitto_sub_on_frontend_B(string mode)
@@ -36,7 +36,7 @@ public class MosquittoTests
         Assert.Contains(mode == "Enabled" ? "Tls13" : "plaintext", all.Errors, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Separate_pods_keep_every_QoS1_message_across_a_backend_killed_mid_stream()
     {
         using var pki = await Pki.IssueAsync();
@@ -86,7 +86,7 @@ public class MosquittoTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_Disabled_frontend_against_an_Enabled_backend_logs_the_mismatch_and_mosquitto_is_refused()
     {
         using var pki = await Pki.IssueAsync();
@@ -109,7 +109,7 @@ public class MosquittoTests
         Assert.DoesNotContain("serves frontend", backend.Errors, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task Leaves_rotated_by_certs_rotate_during_traffic_lose_no_message_and_reach_new_links()
     {
         using var pki = await Pki.IssueAsync();

@@ -1,0 +1,40 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace Broker.Transport.Certificates;
+
+/// <summary>
+/// A chain built against the internal trust bundle alone: custom root trust (never the system's roots), no
+/// revocation check, no download of a missing issuer, at a given time. What a Secret folder's own leaf is checked
+/// with before it is used, and what the peer verifier checks a peer with.
+/// </summary>
+internal static class PinnedChain
+{
+    /// <summary>A chain whose policy trusts <paramref name="trustBundle"/> alone, at <paramref name="at"/>; the caller disposes it (<see cref="Dispose"/>).</summary>
+    public static X509Chain Create(X509Certificate2Collection trustBundle, X509Certificate2Collection intermediates, DateTimeOffset at)
+    {
+        var chain = new X509Chain();
+        var policy = chain.ChainPolicy;
+        policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        policy.RevocationMode = X509RevocationMode.NoCheck;
+        policy.DisableCertificateDownloads = true;
+        policy.VerificationTime = at.UtcDateTime;
+        policy.VerificationTimeIgnored = false;
+        policy.CustomTrustStore.AddRange(trustBundle);
+        policy.ExtraStore.AddRange(intermediates);
+        return chain;
+    }
+
+    /// <summary>Disposes the chain and the certificates it made for its elements (never <paramref name="keep"/>).</summary>
+    public static void Dispose(X509Chain chain, X509Certificate2 keep)
+    {
+        foreach (var element in chain.ChainElements)
+        {
+            if (!ReferenceEquals(element.Certificate, keep))
+            {
+                element.Certificate.Dispose();
+            }
+        }
+
+        chain.Dispose();
+    }
+}
