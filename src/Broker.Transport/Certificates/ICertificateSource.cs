@@ -24,4 +24,16 @@ public interface ICertificateSource
 
     /// <summary>Raised once each time <see cref="GetCurrent"/> starts returning a new version.</summary>
     event EventHandler<CertificateCredentials>? CredentialsChanged;
+
+    /// <summary>
+    /// Raised once each time <see cref="GetTrustBundle"/> starts returning a different set of roots: a reload of
+    /// the bundle, or the start or the end of a root handover. Connections listen to it so that one whose peer's
+    /// chain ends in a root no longer trusted does not outlive that trust. A source whose bundle only changes with
+    /// its credentials may leave it unraised, as the default does; <see cref="CredentialsChanged"/> is then the signal.
+    /// </summary>
+    event EventHandler? TrustBundleChanged
+    {
+        add { }
+        remove { }
+    }
 }
