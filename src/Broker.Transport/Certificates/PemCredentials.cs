@@ -170,6 +170,12 @@ public static class PemCredentials
             throw new CertificateLoadException($"'{name}' holds no 'BEGIN CERTIFICATE' block.");
         }
 
+        // A block cut short is skipped by the PEM reader: a bundle written half would lose roots, a chain an intermediate.
+        if (collection.Count < count)
+        {
+            throw new CertificateLoadException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{name}' holds {count:N0} 'BEGIN CERTIFICATE' blocks, of which {collection.Count:N0} could be read: is it cut short or broken?"));
+        }
+
         return collection;
     }
 

@@ -78,6 +78,18 @@ public sealed partial class SecretFolderCertificateSource
         return _trusted;
     }
 
+    /// <summary>The leaf a handover holds back (for tests of key hygiene: its handle goes once it is dropped).</summary>
+    internal X509Certificate2? PendingCertificate
+    {
+        get
+        {
+            lock (_state)
+            {
+                return _pending?.Leaf;
+            }
+        }
+    }
+
     private static string Key(X509Certificate2 root) => root.GetCertHashString(HashAlgorithmName.SHA256);
 
     /// <summary>A root for people: its subject (escaped) and thumbprint.</summary>
@@ -181,13 +193,13 @@ public sealed partial class SecretFolderCertificateSource
         _handoverTimer.Change(next is { } due ? TimerDue.Until(_options.TimeProvider, due) : Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>A new trust bundle file's roots.</summary>
-    private void TakeBundle(X509Certificate2Collection roots, DateTimeOffset now)
+    /// <summary>A new trust bundle file's roots (<paramref name="file"/>: the file they were read from).</summary>
+    private void TakeBundle(X509Certificate2Collection roots, string file, DateTimeOffset now)
     {
         var before = _declared;
         _declared = roots;
         var change = Recompute(now);
-        LogDeclaredChange(before, _bundlePath!);
+        LogDeclaredChange(before, file);
         Commit(change, leafChanged: false, now);
     }
 

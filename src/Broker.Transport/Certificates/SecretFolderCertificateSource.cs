@@ -305,7 +305,7 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
 
         _bundleHash = read.Hash;
         _bundleRefusals.Accepted();
-        TakeBundle(roots, now);
+        TakeBundle(roots, read.File, now);
         return true;
     }
 

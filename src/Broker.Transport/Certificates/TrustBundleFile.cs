@@ -63,7 +63,7 @@ internal static class TrustBundleFile
             0 => throw new CertificateLoadException($"The trust bundle folder '{path}' holds no file: the ConfigMap mounted there should have a key with the PEM roots ({DefaultKey}, or the key the Bundle's target names)."),
             _ => throw new CertificateLoadException(
                 $"The trust bundle folder '{path}' holds {files.Count} files ({CertificateText.List(files.Select(f => Path.GetFileName(f) ?? f))}) and no {DefaultKey}: "
-                + $"name the PEM file itself, such as '{files[0]}' (a Bundle's additionalFormats add binary JKS or PKCS#12 keys beside it)."),
+                + $"name the PEM file itself, such as '{files.FirstOrDefault(f => f.EndsWith(".pem", StringComparison.Ordinal) || f.EndsWith(".crt", StringComparison.Ordinal)) ?? files[0]}' (a Bundle's additionalFormats add binary JKS or PKCS#12 keys beside it)."),
         };
     }
 }
