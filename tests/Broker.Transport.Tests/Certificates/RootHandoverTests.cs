@@ -292,4 +292,40 @@ public sealed class RootHandoverTests
         Assert.Equal([110], side.Steps());
         Assert.Equal(0, side.TrustChanges);
     }
+
+    [Fact(Timeout = TestTimeouts.Hang)]
+    public async Task A_leaf_republished_with_a_new_trust_bundle_keeps_its_key_while_any_version_or_the_source_holds_it()
+    {
+        var (r1, r2) = (TestPki.Create("Root 1"), TestPki.Create("Root 2"));
+        using var side = TrustFolders.Open(r1.Backend(), bundle: r1.Bundle);
+        var first = side.Source.GetCurrent();
+        var leaf = first.Certificate;
+        Assert.True(first.TryAcquire()); // a handshake in flight with the first version
+
+        // A bundle change republishes the same leaf; the first version is replaced but still held.
+        side.WriteBundle([r1.Root, r2.Root]);
+        await side.PollAsync();
+        var second = side.Source.GetCurrent();
+        Assert.NotEqual(first.Version, second.Version);
+        Assert.Same(leaf, second.Certificate);
+        first.Release();
+        Assert.True(first.IsFinished);
+        Assert.NotEqual(IntPtr.Zero, leaf.Handle); // the second version (and the source) still hold it
+
+        // A new leaf replaces it: once no handshake holds a version of it, its key goes.
+        Assert.True(second.TryAcquire());
+        await side.AdvanceAsync(Handover);
+        side.WriteSecret(r2.Backend());
+        await side.PollAsync();
+        Assert.NotSame(leaf, side.Source.GetCurrent().Certificate);
+        Assert.NotEqual(IntPtr.Zero, leaf.Handle);
+        second.Release();
+        Assert.Equal(IntPtr.Zero, leaf.Handle);
+
+        // At dispose, the last leaf goes too.
+        var last = side.Source.GetCurrent().Certificate;
+        side.Source.Dispose();
+        Assert.Equal(IntPtr.Zero, last.Handle);
+        Assert.Throws<CertificateUnavailableException>(() => side.Source.GetTrustBundle());
+    }
 }
