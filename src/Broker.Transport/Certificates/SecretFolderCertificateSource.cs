@@ -256,7 +256,7 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
             }
             catch (CertificateLoadException ex)
             {
-                RefuseBundle(null, ex);
+                RefuseBundle(null, null, ex);
             }
         }
 
@@ -299,7 +299,7 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
         }
         catch (CertificateLoadException ex)
         {
-            RefuseBundle(read.Hash, ex);
+            RefuseBundle(read.File, read.Hash, ex);
             return false;
         }
 
@@ -344,12 +344,13 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
         }
     }
 
-    private void RefuseBundle(byte[]? hash, Exception error)
+    /// <summary>A bundle refused (<paramref name="file"/>: the file it was read from) or unreadable (null: the path given).</summary>
+    private void RefuseBundle(string? file, byte[]? hash, Exception error)
     {
         _metrics.RotationFailed(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.TrustBundle, side: null);
         if (_bundleRefusals.Refused(hash, error))
         {
-            _trustLog.BundleRefused(_bundlePath ?? _folder, error.Message);
+            _trustLog.BundleRefused(file ?? _bundlePath ?? _folder, error.Message);
         }
     }
 
