@@ -99,4 +99,93 @@ public sealed class HandoverHandshakeTests
             Assert.Equal(HandshakeFailureReason.PeerClosed, backendSide.Reason);
         }
     }
+
+    [Theory(Timeout = TestTimeouts.Hang)]
+    [InlineData(20, 0)]
+    [InlineData(0, 1)]
+    public async Task A_fleet_whose_pods_each_get_an_abrupt_CA_switch_after_their_own_delay_fails_no_handshake_with_the_handover(int handoverSeconds, int expectFailures)
+    {
+        // 2 backend and 3 frontend pods, each its own Secret folder, one clock; kubelet delivers each pod's update
+        // (leaf and ca.crt of the new CA together) after its own random delay of 0 to 10 s. Every second, every
+        // frontend connects to every backend. With a RootHandover above the spread none fails; with 0 some must.
+        var ct = TestContext.Current.CancellationToken;
+        var random = new Random(13);
+        var (r1, r2) = (TestPki.Create("Root 1"), TestPki.Create("Root 2"));
+        var time = Issuers.ClockAtRealNow();
+        var options = new SecretFolderOptions { TimeProvider = time, PollInterval = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromHours(1), RootHandover = TimeSpan.FromSeconds(handoverSeconds) };
+        var pods = new List<(KubeletSecretFolder Folder, SecretFolderCertificateSource Source, Dictionary<string, string> Update, int DeliverAt, bool Backend)>();
+        foreach (var backend in new[] { true, true, false, false, false })
+        {
+            var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(backend ? r1.Backend() : r1.Frontend()));
+            pods.Add((folder, SecretFolderCertificateSource.Open(folder.Path, options), KubeletSecretFolder.Payload(backend ? r2.Backend() : r2.Frontend()), random.Next(0, 11), backend));
+        }
+
+        var listeners = new List<TransportListener>();
+        try
+        {
+            foreach (var pod in pods.Where(p => p.Backend))
+            {
+                listeners.Add(TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = pod.Source, AllowedClientIdentities = { "frontend" } }));
+            }
+
+            var connectors = pods.Where(p => !p.Backend).Select(p => new TransportConnectorOptions { Certificates = p.Source, ServerIdentity = "localhost" }).ToList();
+            var (handshakes, failures) = (0, new List<string>());
+            for (var second = 0; second <= (2 * handoverSeconds) + 15; second++)
+            {
+                foreach (var pod in pods.Where(p => p.DeliverAt == second))
+                {
+                    pod.Folder.Write(pod.Update);
+                }
+
+                time.Advance(TimeSpan.FromSeconds(1));
+                foreach (var pod in pods)
+                {
+                    await pod.Source.Polling.WaitAsync(Guard.HangTimeout, ct);
+                }
+
+                foreach (var listener in listeners)
+                {
+                    foreach (var connector in connectors)
+                    {
+                        handshakes++;
+                        try
+                        {
+                            await using var link = await Link.ConnectAsync(listener, connector, ct);
+                            await link.PingAsync($"second {second}", ct);
+                        }
+                        catch (Exception ex) when (ex is TransportException or TimeoutException or IOException or Xunit.Sdk.IAssertionException)
+                        {
+                            failures.Add($"second {second}: {ex.Message}");
+                        }
+                    }
+                }
+            }
+
+            TestContext.Current.SendDiagnosticMessage($"RootHandover {handoverSeconds} s: {handshakes} handshakes, {failures.Count} failed; deliveries at {string.Join(", ", pods.Select(p => p.DeliverAt))} s");
+            if (expectFailures == 0)
+            {
+                Assert.True(failures.Count == 0, $"{failures.Count} of {handshakes} handshakes failed: {string.Join(" | ", failures.Take(3))}");
+                Assert.All(pods, p => Assert.Equal(r2.Root.Thumbprint, Assert.Single(p.Source.GetTrustBundle()).Thumbprint));
+            }
+            else
+            {
+                Assert.NotEmpty(failures); // the control: without the handover, pods that have not reloaded are refused
+            }
+
+            Assert.All(pods, p => Assert.Equal(p.Update["tls.crt"].Split('\n')[1], KubeletSecretFolder.Payload(p.Source.GetCurrent())["tls.crt"].Split('\n')[1]));
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                await listener.DisposeAsync();
+            }
+
+            foreach (var pod in pods)
+            {
+                pod.Source.Dispose();
+                pod.Folder.Dispose();
+            }
+        }
+    }
 }
