@@ -7,7 +7,8 @@ namespace Broker.Transport.Hosting;
 /// <summary>
 /// The certificates' health: Healthy while every side's certificate is valid and not yet due for renewal;
 /// Degraded when one is past its renewal time without a successful renewal (the renewals are failing, but
-/// handshakes still work); Unhealthy when one has expired, its root has, or a side has none loaded.
+/// handshakes still work), or a certificate folder is in a root handover (with the time it ends); Unhealthy when
+/// one has expired, its root has, or a side has none loaded.
 /// </summary>
 internal sealed class BrokerTransportHealthCheck(BrokerTransportRuntime runtime) : IHealthCheck
 {

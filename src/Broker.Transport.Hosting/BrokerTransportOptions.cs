@@ -46,6 +46,23 @@ public sealed class BrokerTransportOptions
     /// <summary>The frontend's mounted TLS Secret folder. Defaults to null: the embedded issuer's frontend leaf.</summary>
     public string? FrontendCertificateFolder { get; set; }
 
+    /// <summary>
+    /// The trust bundle, apart from the Secret folders' <c>ca.crt</c>: a PEM file, or the folder a ConfigMap is
+    /// mounted at (its <c>ca.crt</c>, else its only file), such as the one a trust-manager <c>Bundle</c> writes.
+    /// Polled with the Secret folders and reloaded the same way. Needs a certificate folder
+    /// (<see cref="BackendCertificateFolder"/> or <see cref="FrontendCertificateFolder"/>): the embedded issuer
+    /// keeps its own bundle. Defaults to null: each folder's <c>ca.crt</c>.
+    /// </summary>
+    public string? TrustBundlePath { get; set; }
+
+    /// <summary>
+    /// The certificate folders' root handover (see <c>SecretFolderOptions.RootHandover</c>): how long a leaf from a
+    /// root new to this side waits, the previous leaf presented meanwhile, and how long a root that left the bundle
+    /// stays trusted. Defaults to 2 minutes (kubelet's sync period plus its cache delay); zero switches at once,
+    /// the emergency setting after a root's key was compromised.
+    /// </summary>
+    public TimeSpan RootHandover { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>The frontend identities the backend accepts (see <c>TransportListenerOptions.AllowedClientIdentities</c>). Defaults to empty: any client certificate that chains to the trust bundle.</summary>
     public IList<string> AllowedClientIdentities { get; } = new List<string>();
 

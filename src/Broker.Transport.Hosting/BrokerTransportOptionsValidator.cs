@@ -65,6 +65,27 @@ internal sealed class BrokerTransportOptionsValidator : IValidateOptions<BrokerT
             }
         }
 
+        if (options.TrustBundlePath is { } bundle)
+        {
+            if (string.IsNullOrWhiteSpace(bundle))
+            {
+                failures.Add($"{nameof(options.TrustBundlePath)} is empty; it must name a PEM file of roots or a mounted ConfigMap's folder (or be left out, for each Secret folder's ca.crt).");
+            }
+            else if (!File.Exists(bundle) && !Directory.Exists(bundle))
+            {
+                failures.Add($"{nameof(options.TrustBundlePath)} is '{Path.GetFullPath(bundle)}', which does not exist. It should be a PEM file of roots, or the folder a ConfigMap with one (a trust-manager Bundle's target) is mounted at.");
+            }
+            else if (options.BackendCertificateFolder is null && options.FrontendCertificateFolder is null)
+            {
+                failures.Add($"{nameof(options.TrustBundlePath)} is set but no certificate folder is ({nameof(options.BackendCertificateFolder)}, {nameof(options.FrontendCertificateFolder)}): the embedded issuer keeps its own trust bundle. Set a folder, or leave {nameof(options.TrustBundlePath)} out.");
+            }
+        }
+
+        if (options.RootHandover < TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(options.RootHandover)} is {options.RootHandover}; it must be zero (switch at once) or positive.");
+        }
+
         // The identities, read as the listener and connector read them (a lenient IP such as 127.1, a wildcard).
         Check(failures, () =>
         {

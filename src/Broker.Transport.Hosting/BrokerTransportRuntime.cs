@@ -182,7 +182,14 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
         ICertificateSource source;
         if ((backend ? _options.BackendCertificateFolder : _options.FrontendCertificateFolder) is { } folder)
         {
-            var secret = SecretFolderCertificateSource.Open(folder, new SecretFolderOptions { LoggerFactory = _loggers, MeterFactory = _meters, TimeProvider = Time });
+            var secret = SecretFolderCertificateSource.Open(folder, new SecretFolderOptions
+            {
+                TrustBundlePath = _options.TrustBundlePath,
+                RootHandover = _options.RootHandover,
+                LoggerFactory = _loggers,
+                MeterFactory = _meters,
+                TimeProvider = Time,
+            });
             _owned.Add(secret);
             source = secret;
         }

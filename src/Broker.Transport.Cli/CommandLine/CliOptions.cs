@@ -48,7 +48,10 @@ internal static class CliOptions
     }
 
     /// <summary>A DURATION option in the broker config file's grammar (Go durations: <c>3s</c>, <c>45m</c>, <c>240h</c>, <c>1h30m</c>); it must be positive.</summary>
-    public static Option<TimeSpan?> Duration(string name, string description) => new(name)
+    public static Option<TimeSpan?> Duration(string name, string description) => Duration(name, description, allowZero: false);
+
+    /// <summary>A DURATION option that may also be zero (<c>0s</c>, <c>0</c>).</summary>
+    public static Option<TimeSpan?> Duration(string name, string description, bool allowZero) => new(name)
     {
         Description = description,
         HelpName = "DURATION",
@@ -61,9 +64,9 @@ internal static class CliOptions
                 return null;
             }
 
-            if (value <= TimeSpan.Zero)
+            if (value < TimeSpan.Zero || (value == TimeSpan.Zero && !allowZero))
             {
-                result.AddError($"{name}: '{text}' must be positive.");
+                result.AddError($"{name}: '{text}' must be {(allowZero ? "zero or positive" : "positive")}.");
                 return null;
             }
 
@@ -99,6 +102,17 @@ internal static class CliOptions
         Description = $"The {role}'s certificates: a folder in Kubernetes TLS Secret layout (tls.crt, tls.key, ca.crt), reloaded as it changes. Required when encryption is Enabled.",
         HelpName = "DIR",
     };
+
+    public static Option<string?> TrustBundle() => new("--trust-bundle")
+    {
+        Description = "The trust bundle, apart from --cert-dir's ca.crt: a PEM file of roots, or the folder a ConfigMap is mounted at (its ca.crt, else its only file), such as a trust-manager Bundle's target. Reloaded as it changes, with --cert-dir.",
+        HelpName = "PATH",
+    };
+
+    public static Option<TimeSpan?> RootHandover() => Duration(
+        "--root-handover",
+        "When --cert-dir brings a leaf from a root new to this side, how long the previous leaf stays in use (the new root trusted at once), and how long a root that left the bundle stays trusted. Default 2m; 0s switches at once (the emergency setting after a root's key was compromised).",
+        allowZero: true);
 
     public static Option<TimeSpan?> CertPollInterval() => Duration(
         "--cert-poll-interval",

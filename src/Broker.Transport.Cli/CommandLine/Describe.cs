@@ -14,6 +14,13 @@ internal static class Describe
         return string.Create(CultureInfo.InvariantCulture, $"{info} sha256 {info.Thumbprint}, valid until {info.NotAfter:u}");
     }
 
+    /// <summary><c>2 roots: CN=Root A sha256 AB12...; CN=Root B sha256 CD34...</c>.</summary>
+    public static string Roots(X509Certificate2Collection roots)
+    {
+        var each = roots.Select(r => PeerCertificateInfo.From(r)).Select(info => string.Create(CultureInfo.InvariantCulture, $"{info} sha256 {info.Thumbprint}"));
+        return $"{roots.Count} root{(roots.Count == 1 ? string.Empty : "s")}: {string.Join("; ", each)}";
+    }
+
     /// <summary><c>Tls13 TLS_AES_256_GCM_SHA384, peer CN=...</c>, or <c>plaintext</c>.</summary>
     public static string Security(ConnectionSecurityInfo security, string peerRole)
     {

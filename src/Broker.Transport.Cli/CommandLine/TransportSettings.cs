@@ -15,6 +15,9 @@ internal sealed class TransportSettings : IDisposable
     /// <summary>The library's default poll interval is kubelet's pace; a person trying the tool sees the same.</summary>
     private static readonly TimeSpan DefaultPollInterval = new SecretFolderOptions().PollInterval;
 
+    /// <summary>The library's default root handover (kubelet's spread between pods); the tool gives the same.</summary>
+    private static readonly TimeSpan DefaultRootHandover = new SecretFolderOptions().RootHandover;
+
     private TransportSettings(EncryptInternalTraffic encrypt, SecretFolderCertificateSource? certificates, IReadOnlyList<string> warnings)
     {
         Encrypt = encrypt;
@@ -33,7 +36,8 @@ internal sealed class TransportSettings : IDisposable
     /// <summary>Reads the config file and opens the certificate folder.</summary>
     /// <exception cref="UsageException">The config file or the certificate folder is missing or broken, or Enabled lacks <c>--cert-dir</c>.</exception>
     public static TransportSettings Resolve(
-        EncryptInternalTraffic? encryptFlag, string? configPath, string? certDir, TimeSpan? pollInterval, ILoggerFactory? loggerFactory, string command)
+        EncryptInternalTraffic? encryptFlag, string? configPath, string? certDir, TimeSpan? pollInterval, ILoggerFactory? loggerFactory, string command,
+        string? trustBundle = null, TimeSpan? rootHandover = null)
     {
         var warnings = new List<string>();
         BrokerConfigFile? file = null;
@@ -65,6 +69,11 @@ internal sealed class TransportSettings : IDisposable
                 warnings.Add($"--cert-dir '{certDir}' is not used: encryption is Disabled.");
             }
 
+            if (trustBundle is not null)
+            {
+                warnings.Add($"--trust-bundle '{trustBundle}' is not used: encryption is Disabled.");
+            }
+
             return new TransportSettings(encrypt, null, warnings);
         }
 
@@ -81,13 +90,19 @@ internal sealed class TransportSettings : IDisposable
             var certificates = SecretFolderCertificateSource.Open(certDir, new SecretFolderOptions
             {
                 PollInterval = pollInterval ?? DefaultPollInterval,
+                TrustBundlePath = trustBundle,
+                RootHandover = rootHandover ?? DefaultRootHandover,
                 LoggerFactory = loggerFactory,
             });
             return new TransportSettings(encrypt, certificates, warnings);
         }
         catch (CertificateLoadException ex)
         {
-            throw new UsageException($"--cert-dir: {ex.Message}", ex);
+            // The message names the file: a trust bundle's is under --trust-bundle's path.
+            var flag = trustBundle is not null
+                && ex.Message.Contains(Path.GetFullPath(trustBundle), StringComparison.Ordinal)
+                && !ex.Message.Contains(Path.GetFullPath(certDir), StringComparison.Ordinal) ? "--trust-bundle" : "--cert-dir";
+            throw new UsageException($"{flag}: {ex.Message}", ex);
         }
     }
 

@@ -51,10 +51,12 @@ internal static class SendCommand
         var duration = CliOptions.Duration("--duration", "Send for this long instead of a number of messages, such as 30s.");
         var mode = CliOptions.Mode("echo expects every byte back (the server runs --mode echo) and checks it; sink only sends, then checks the count of bytes the server says it received.");
         var poll = CliOptions.CertPollInterval();
+        var trustBundle = CliOptions.TrustBundle();
+        var rootHandover = CliOptions.RootHandover();
 
         var command = new Command("send", "The frontend role, a load generator: connect, send messages, show progress and a summary.")
         {
-            connect, encrypt, config, certDir, serverName, connections, size, messages, duration, mode, poll,
+            connect, encrypt, config, certDir, serverName, connections, size, messages, duration, mode, poll, trustBundle, rootHandover,
         };
         command.Validators.Add(result =>
         {
@@ -74,14 +76,16 @@ internal static class SendCommand
             parse.GetValue(duration) is null ? parse.GetValue(messages) ?? DefaultMessages : null,
             parse.GetValue(duration),
             parse.GetValue(mode) == "echo",
-            parse.GetValue(poll))));
+            parse.GetValue(poll),
+            parse.GetValue(trustBundle),
+            parse.GetValue(rootHandover))));
         return command;
     }
 
     private static async Task<int> RunAsync(SendPlan plan)
     {
         using var signal = new ShutdownSignal();
-        using var settings = TransportSettings.Resolve(plan.Encrypt, plan.Config, plan.CertDir, plan.PollInterval, loggerFactory: null, "send");
+        using var settings = TransportSettings.Resolve(plan.Encrypt, plan.Config, plan.CertDir, plan.PollInterval, loggerFactory: null, "send", plan.TrustBundle, plan.RootHandover);
         foreach (var warning in settings.Warnings)
         {
             await Console.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
@@ -89,9 +93,18 @@ internal static class SendCommand
 
         if (settings.Certificates is { } source)
         {
-            // stderr: stdout holds the connections and the summary, and a live progress display may own it.
+            // stderr: stdout holds the connections and the summary, and a live progress display may own it. A new
+            // version with the same leaf is a trust bundle change: said as such, with the roots trusted now.
+            var presented = source.GetCurrent().Thumbprint;
             source.CredentialsChanged += (_, credentials) =>
-                Console.Error.WriteLine($"certificate reloaded from {source.Folder}: {Describe.Certificate(credentials.Certificate)}");
+            {
+                if (Interlocked.Exchange(ref presented, credentials.Thumbprint) != credentials.Thumbprint)
+                {
+                    Console.Error.WriteLine($"certificate reloaded from {source.Folder}: {Describe.Certificate(credentials.Certificate)}");
+                }
+            };
+            source.TrustBundleChanged += (_, _) =>
+                Console.Error.WriteLine($"trust bundle changed: {Describe.Roots(source.GetTrustBundle())}");
         }
 
         var connector = new TransportConnector(new TransportConnectorOptions
@@ -186,5 +199,7 @@ internal static class SendCommand
         long? Messages,
         TimeSpan? Duration,
         bool Echo,
-        TimeSpan? PollInterval);
+        TimeSpan? PollInterval,
+        string? TrustBundle,
+        TimeSpan? RootHandover);
 }

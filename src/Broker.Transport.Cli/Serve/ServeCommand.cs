@@ -28,10 +28,12 @@ internal static class ServeCommand
         var handshakeTimeout = CliOptions.Duration("--handshake-timeout", "How long a client may take to set up its connection (the TLS handshake). Default 10s.");
         var grace = CliOptions.Duration("--grace-period", "On SIGINT or SIGTERM, how long open connections may go on before they are closed. Default 10s.");
         var poll = CliOptions.CertPollInterval();
+        var trustBundle = CliOptions.TrustBundle();
+        var rootHandover = CliOptions.RootHandover();
 
         var command = new Command("serve", "The backend role: listen, and echo or sink what each connection sends.")
         {
-            listen, encrypt, config, certDir, mode, allowPeer, handshakeTimeout, grace, poll,
+            listen, encrypt, config, certDir, mode, allowPeer, handshakeTimeout, grace, poll, trustBundle, rootHandover,
         };
         command.SetAction((parse, _) => RunAsync(
             parse.GetRequiredValue(listen),
@@ -42,13 +44,15 @@ internal static class ServeCommand
             parse.GetValue(allowPeer) ?? [],
             parse.GetValue(handshakeTimeout),
             parse.GetValue(grace) ?? DefaultGracePeriod,
-            parse.GetValue(poll)));
+            parse.GetValue(poll),
+            parse.GetValue(trustBundle),
+            parse.GetValue(rootHandover)));
         return command;
     }
 
     private static async Task<int> RunAsync(
         HostPort listen, EncryptInternalTraffic? encrypt, string? config, string? certDir, bool echo, string[] allowPeers,
-        TimeSpan? handshakeTimeout, TimeSpan grace, TimeSpan? pollInterval)
+        TimeSpan? handshakeTimeout, TimeSpan grace, TimeSpan? pollInterval, string? trustBundle, TimeSpan? rootHandover)
     {
         using var signal = new ShutdownSignal();
         using var loggerFactory = LoggerFactory.Create(logging => logging
@@ -61,11 +65,13 @@ internal static class ServeCommand
             })
             .SetMinimumLevel(LogLevel.Information)
 
-            // The library's own lines: only its warnings (a refused Secret update); serve logs the rest itself.
-            .AddFilter("Broker.Transport", LogLevel.Warning));
+            // The library's own lines: only its warnings (a refused Secret update); serve logs the rest itself, but
+            // for the trust bundle's changes and a root handover's steps, which the library's lines say best.
+            .AddFilter("Broker.Transport", LogLevel.Warning)
+            .AddFilter("Broker.Transport.Certificates.Trust", LogLevel.Information));
         var log = loggerFactory.CreateLogger("serve");
 
-        using var settings = TransportSettings.Resolve(encrypt, config, certDir, pollInterval, loggerFactory, "serve");
+        using var settings = TransportSettings.Resolve(encrypt, config, certDir, pollInterval, loggerFactory, "serve", trustBundle, rootHandover);
         var warnings = settings.Warnings.ToList();
         if (settings.Certificates is null && allowPeers.Length > 0)
         {
@@ -113,8 +119,15 @@ internal static class ServeCommand
                 ServeLog.HandshakeRefused(log, e.RemoteEndPoint?.ToString() ?? "an unknown peer", e.Error.Reason, e.Error.Message);
             if (settings.Certificates is { } source)
             {
+                // A new version with the same leaf is a trust bundle change, which the library's lines report.
+                var presented = source.GetCurrent().Thumbprint;
                 source.CredentialsChanged += (_, credentials) =>
-                    ServeLog.CertificateReloaded(log, source.Folder, Describe.Certificate(credentials.Certificate));
+                {
+                    if (Interlocked.Exchange(ref presented, credentials.Thumbprint) != credentials.Thumbprint)
+                    {
+                        ServeLog.CertificateReloaded(log, source.Folder, Describe.Certificate(credentials.Certificate));
+                    }
+                };
             }
 
             var security = settings.Certificates is null

@@ -18,12 +18,8 @@ namespace Broker.Transport.Certificates;
 /// </remarks>
 public sealed partial class InternalIssuer : IDisposable
 {
-    /// <summary>
-    /// The longest a timer is armed for. Timers refuse more than 2^32-2 ms (49.7 days), less than the default
-    /// leaf's renewal (60 days) and root's; they are re-armed until the instant is reached, which also keeps a
-    /// change of the wall clock from shifting a renewal by more than a day.
-    /// </summary>
-    internal static readonly TimeSpan MaxTimerWait = TimeSpan.FromDays(1);
+    /// <summary>The longest a timer is armed for (see <see cref="TimerDue.MaxWait"/>).</summary>
+    internal static readonly TimeSpan MaxTimerWait = TimerDue.MaxWait;
 
     private readonly InternalIssuerOptions _options;
     private readonly TimeProvider _time;
@@ -168,27 +164,8 @@ public sealed partial class InternalIssuer : IDisposable
         return new IssuingRoot(signer, renewAt);
     }
 
-    /// <summary>
-    /// How long to arm a timer for <paramref name="when"/>: rounded up to the millisecond (timers count whole
-    /// milliseconds, and must not fire before the instant), at most <see cref="MaxTimerWait"/>. A timer that
-    /// fires before its instant is re-armed by its handler.
-    /// </summary>
-    private TimeSpan Until(DateTimeOffset when)
-    {
-        var due = when - _time.GetUtcNow();
-        if (due <= TimeSpan.Zero)
-        {
-            return TimeSpan.Zero;
-        }
-
-        if (due >= MaxTimerWait)
-        {
-            return MaxTimerWait;
-        }
-
-        var milliseconds = (due.Ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
-        return TimeSpan.FromMilliseconds(milliseconds);
-    }
+    /// <summary>How long to arm a timer for <paramref name="when"/> (see <see cref="TimerDue.Until"/>).</summary>
+    private TimeSpan Until(DateTimeOffset when) => TimerDue.Until(_time, when);
 
     /// <summary>A root that signed leaves, and when the last of them expires.</summary>
     internal sealed class IssuingRoot(X509Certificate2 signer, DateTimeOffset renewAt)

@@ -69,8 +69,26 @@ public static class PemCredentials
         string certificatePem, string keyPem, string trustBundlePem,
         string certificateName = CertificateFileName, string keyName = KeyFileName, string trustBundleName = TrustBundleFileName)
     {
+        var (leaf, intermediates) = LoadIdentity(certificatePem, keyPem, certificateName, keyName);
+        try
+        {
+            return new CertificateCredentials(leaf, intermediates, ReadRoots(trustBundlePem, trustBundleName));
+        }
+        catch
+        {
+            leaf.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The leaf (with its key) and its intermediates from <c>tls.crt</c> and <c>tls.key</c> text, without a trust
+    /// bundle: what a Secret folder whose trust comes from a bundle file of its own reads. The caller owns both.
+    /// </summary>
+    /// <exception cref="CertificateLoadException">The text is broken or the key does not match the certificate.</exception>
+    internal static (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) LoadIdentity(string certificatePem, string keyPem, string certificateName, string keyName)
+    {
         var chain = ReadCertificates(certificatePem, certificateName, MaxChainCertificates, "the leaf and at most 15 intermediates");
-        var roots = ReadCertificates(trustBundlePem, trustBundleName, MaxTrustBundleCertificates, "every handshake checks the peer against the whole bundle");
 
         // The key is read first and matched second: X509Certificate2.CreateFromPem reports a key from another
         // certificate and a file with no key in it alike, and each needs a different fix. (The copy keeps its
@@ -95,8 +113,13 @@ public static class PemCredentials
         }
 
         chain[0].Dispose();
-        return new CertificateCredentials(leaf, intermediates, roots);
+        return (leaf, intermediates);
     }
+
+    /// <summary>A trust bundle's roots from PEM text: at least one, at most <see cref="MaxTrustBundleCertificates"/>.</summary>
+    /// <exception cref="CertificateLoadException">The text is broken, empty, or holds too many certificates; the message names <paramref name="name"/>.</exception>
+    internal static X509Certificate2Collection ReadRoots(string pem, string name)
+        => ReadCertificates(pem, name, MaxTrustBundleCertificates, "every handshake checks the peer against the whole bundle");
 
     private static AsymmetricAlgorithm ReadPrivateKey(string pem, string keyName)
     {
@@ -145,6 +168,12 @@ public static class PemCredentials
         if (collection.Count == 0)
         {
             throw new CertificateLoadException($"'{name}' holds no 'BEGIN CERTIFICATE' block.");
+        }
+
+        // A block cut short is skipped by the PEM reader: a bundle written half would lose roots, a chain an intermediate.
+        if (collection.Count < count)
+        {
+            throw new CertificateLoadException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{name}' holds {count:N0} 'BEGIN CERTIFICATE' blocks, of which {collection.Count:N0} could be read: is it cut short or broken?"));
         }
 
         return collection;

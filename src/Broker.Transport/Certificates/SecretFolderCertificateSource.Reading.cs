@@ -12,8 +12,9 @@ public sealed partial class SecretFolderCertificateSource
     /// during the reads (its targets are new folders each time), the set is read again.
     /// </summary>
     /// <param name="folder">The folder.</param>
+    /// <param name="optionalTrust">Whether <c>ca.crt</c> may be missing (the trust bundle is a file of its own).</param>
     /// <param name="reading">Told each path before it is read, so a read that times out can say where it was stuck.</param>
-    private static FolderRead Read(string folder, Action<string> reading)
+    private static FolderRead Read(string folder, bool optionalTrust, Action<string> reading)
     {
         const int Attempts = 5;
         for (var attempt = 1; ; attempt++)
@@ -21,7 +22,7 @@ public sealed partial class SecretFolderCertificateSource
             var before = DataTarget(folder);
             try
             {
-                var set = ReadOnce(folder, reading);
+                var set = ReadOnce(folder, optionalTrust, reading);
                 if (attempt == Attempts || DataTarget(folder) == before)
                 {
                     return set;
@@ -51,7 +52,7 @@ public sealed partial class SecretFolderCertificateSource
         }
     }
 
-    private static FolderRead ReadOnce(string folder, Action<string> reading)
+    private static FolderRead ReadOnce(string folder, bool optionalTrust, Action<string> reading)
     {
         if (!Directory.Exists(folder))
         {
@@ -68,7 +69,10 @@ public sealed partial class SecretFolderCertificateSource
         // Each file bounded: a regular file only, under its size limit (see CertificateFile).
         var certificate = Next(PemCredentials.CertificateFileName, PemCredentials.ReadCertificateFile);
         var key = Next(PemCredentials.KeyFileName, PemCredentials.ReadKeyFile);
-        var trust = Next(PemCredentials.TrustBundleFileName, PemCredentials.ReadTrustBundleFile);
+        // With a trust bundle of its own, a Secret without ca.crt (an issuer that writes none) is complete.
+        var trust = optionalTrust && !File.Exists(Path.Combine(folder, PemCredentials.TrustBundleFileName))
+            ? string.Empty
+            : Next(PemCredentials.TrustBundleFileName, PemCredentials.ReadTrustBundleFile);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var text in new[] { certificate, key, trust })
         {
@@ -79,31 +83,41 @@ public sealed partial class SecretFolderCertificateSource
         return new FolderRead((certificate, key, trust), hash.GetHashAndReset());
     }
 
-    /// <summary>Loads a set and checks it is usable now: the key matches, the leaf is valid, and it chains to ca.crt.</summary>
-    /// <returns>The credentials, owned by this source: their leaf and key are disposed once they are replaced and no handshake holds them.</returns>
-    private static CertificateCredentials Validate(string folder, (string Certificate, string Key, string Trust) pems, DateTimeOffset now)
+    /// <summary>
+    /// Loads a set and checks it is usable now: the key matches, the leaf is valid, and it chains to a root. Without
+    /// a trust bundle of its own (<paramref name="trusted"/> null) that root must be in the Secret's <c>ca.crt</c>;
+    /// with one, in the roots trusted now or in <c>ca.crt</c> (a root new to this side: a root handover follows).
+    /// </summary>
+    /// <returns>The leaf and its chain, owned by the caller until a <see cref="HeldLeaf"/> takes them.</returns>
+    private static Identity Validate(string folder, (string Certificate, string Key, string Trust) pems, DateTimeOffset now, X509Certificate2Collection? trusted)
     {
-        var loaded = PemCredentials.FromPem(
-            pems.Certificate, pems.Key, pems.Trust,
-            Path.Combine(folder, PemCredentials.CertificateFileName),
-            Path.Combine(folder, PemCredentials.KeyFileName),
-            Path.Combine(folder, PemCredentials.TrustBundleFileName));
-        var leaf = loaded.Certificate;
+        var certificateName = Path.Combine(folder, PemCredentials.CertificateFileName);
+        var trustName = Path.Combine(folder, PemCredentials.TrustBundleFileName);
+        var secretRoots = trusted is not null && pems.Trust.Length == 0 ? [] : PemCredentials.ReadRoots(pems.Trust, trustName);
+        var (leaf, intermediates) = PemCredentials.LoadIdentity(pems.Certificate, pems.Key, certificateName, Path.Combine(folder, PemCredentials.KeyFileName));
         try
         {
-            if (now < loaded.NotBefore || now > loaded.NotAfter)
+            var notBefore = new DateTimeOffset(leaf.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+            var notAfter = new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            if (now < notBefore || now > notAfter)
             {
-                throw new CertificateLoadException($"The certificate in '{folder}' ({CertificateText.Escape(leaf.Subject)}) is not valid now ({now:u}): it is valid from {loaded.NotBefore:u} to {loaded.NotAfter:u}.");
+                throw new CertificateLoadException($"The certificate in '{folder}' ({CertificateText.Escape(leaf.Subject)}) is not valid now ({now:u}): it is valid from {notBefore:u} to {notAfter:u}.");
             }
 
-            var chain = PinnedChain.Create(loaded.TrustBundle, loaded.Intermediates, now);
-            var chains = chain.Build(leaf);
-            var status = string.Join(", ", chain.ChainStatus.Select(s => s.Status).Distinct());
-            PinnedChain.Dispose(chain, leaf);
-            if (!chains)
+            var candidates = new X509Certificate2Collection(secretRoots);
+            if (trusted is not null)
             {
-                throw new CertificateLoadException($"The certificate in '{folder}' ({CertificateText.Escape(leaf.Subject)}, issued by {CertificateText.Escape(leaf.Issuer)}) does not chain to its {PemCredentials.TrustBundleFileName} ({status}).");
+                candidates.AddRange(trusted);
             }
+
+            var root = ChainRoot(leaf, intermediates, candidates, now, out var status);
+            if (root is null)
+            {
+                var where = trusted is null ? $"its {PemCredentials.TrustBundleFileName}" : $"the trust bundle or its {PemCredentials.TrustBundleFileName}";
+                throw new CertificateLoadException($"The certificate in '{folder}' ({CertificateText.Escape(leaf.Subject)}, issued by {CertificateText.Escape(leaf.Issuer)}) does not chain to {where} ({status}).");
+            }
+
+            return new Identity(leaf, intermediates, secretRoots, root);
         }
         catch
         {
@@ -111,7 +125,41 @@ public sealed partial class SecretFolderCertificateSource
             leaf.Dispose();
             throw;
         }
+    }
 
-        return new CertificateCredentials(leaf, loaded.Intermediates, loaded.TrustBundle, new OwnedLeaf(leaf, loaded.Intermediates));
+    /// <summary>The root of <paramref name="candidates"/> that <paramref name="leaf"/> chains to at <paramref name="now"/> (the instance held there); null when it chains to none.</summary>
+    private static X509Certificate2? ChainRoot(X509Certificate2 leaf, X509Certificate2Collection intermediates, X509Certificate2Collection candidates, DateTimeOffset now, out string status)
+    {
+        var chain = PinnedChain.Create(candidates, intermediates, now);
+        try
+        {
+            var chains = chain.Build(leaf);
+            status = string.Join(", ", chain.ChainStatus.Select(s => s.Status).Distinct());
+            if (!chains)
+            {
+                return null;
+            }
+
+            var end = chain.ChainElements[^1].Certificate.RawDataMemory;
+            return candidates.FirstOrDefault(c => c.RawDataMemory.Span.SequenceEqual(end.Span));
+        }
+        finally
+        {
+            PinnedChain.Dispose(chain, leaf);
+        }
+    }
+
+    /// <summary>A validated Secret: its leaf (with the key) and intermediates, the roots its <c>ca.crt</c> names, and the root the leaf chains to.</summary>
+    private sealed record Identity(X509Certificate2 Leaf, X509Certificate2Collection Intermediates, X509Certificate2Collection SecretRoots, X509Certificate2 Root)
+    {
+        /// <summary>The leaf and its chain are not kept (the folder holds a leaf already held): let them go now.</summary>
+        public void Discard()
+        {
+            Leaf.Dispose();
+            foreach (var intermediate in Intermediates)
+            {
+                intermediate.Dispose();
+            }
+        }
     }
 }

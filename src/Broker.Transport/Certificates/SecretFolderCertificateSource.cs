@@ -1,54 +1,30 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Diagnostics;
-using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.Certificates;
 
-/// <summary>Options of the <see cref="SecretFolderCertificateSource"/>.</summary>
-public sealed class SecretFolderOptions
-{
-    /// <summary>
-    /// How often the folder is read and compared with the set in use. Defaults to 10 seconds (ours): kubelet
-    /// itself takes up to a minute or more to project a Secret update, so polling faster gains little.
-    /// </summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// How long one read of the three files may take before the poll gives up on it. Defaults to 5 seconds
-    /// (ours): the files are small and local (a Secret volume is tmpfs), so a read that takes longer is stuck (a
-    /// hung network or FUSE mount). A stuck read is not started again while it is pending: polls go on, report
-    /// it once, and take the next valid update once the folder answers.
-    /// </summary>
-    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>The clock for validity checks, the poll timer and the read timeout. Defaults to <see cref="TimeProvider.System"/>.</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
-
-    /// <summary>Where reloads and refused sets are logged. Defaults to none.</summary>
-    public ILoggerFactory? LoggerFactory { get; set; }
-
-    /// <summary>
-    /// Where reloads and refused sets are counted (the <c>Broker.Transport</c> meter). Defaults to null:
-    /// a process-wide meter of that name.
-    /// </summary>
-    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
-}
-
 /// <summary>
 /// Certificates from a folder in Kubernetes Secret layout (<c>tls.crt</c>, <c>tls.key</c>, <c>ca.crt</c>),
-/// as kubelet mounts a cert-manager Secret. The folder is polled and compared by content, never by
-/// timestamp, because kubelet swaps a <c>..data</c> symlink and a watcher or a modification time misses
-/// that. A changed set is validated before use (the key matches, it is valid now, it chains to
-/// <c>ca.crt</c>); a partial or broken set is refused, logged once per cause, retried at the next poll, and
-/// the last good set stays in use.
+/// as kubelet mounts a cert-manager Secret, and the trust bundle from that Secret's <c>ca.crt</c> or from a file
+/// or folder of its own (<see cref="SecretFolderOptions.TrustBundlePath"/>: a ConfigMap a trust-manager
+/// <c>Bundle</c> writes). Both are polled and compared by content, never by timestamp, because kubelet swaps a
+/// <c>..data</c> symlink and a watcher or a modification time misses that. A changed set is validated before use
+/// (the key matches, it is valid now, it chains to a root it names or this side trusts); a partial or broken set
+/// is refused, logged once per cause, retried at the next poll, and the last good set stays in use.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Reading is bounded: regular files only (after following symlinks), each under a size limit
-/// (<see cref="PemCredentials.MaxCertificateFileBytes"/> and its siblings), <c>ca.crt</c> under
+/// (<see cref="PemCredentials.MaxCertificateFileBytes"/> and its siblings), a trust bundle under
 /// <see cref="PemCredentials.MaxTrustBundleCertificates"/> roots. Each read runs off the poll's thread and
 /// any lock, bounded by <see cref="SecretFolderOptions.ReadTimeout"/>; polls never overlap, and a read that
 /// is stuck is waited for again, never started twice, so it costs one pending read however long it lasts.
+/// </para>
+/// <para>
+/// A leaf whose chain ends in a root this side has not trusted for <see cref="SecretFolderOptions.RootHandover"/>
+/// starts a root handover (<see cref="Handover"/>): the new root is trusted at once, the previous leaf stays in use
+/// until the root has been trusted that long, and roots that leave the trust bundle stay trusted that long after.
+/// </para>
 /// </remarks>
 public sealed partial class SecretFolderCertificateSource : ICertificateSource, IDisposable
 {
@@ -56,33 +32,53 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
     private const string DataLinkName = "..data";
 
     private readonly string _folder;
+    private readonly string? _bundlePath;
     private readonly SecretFolderOptions _options;
     private readonly CertificateLog _log;
+    private readonly TrustLog _trustLog;
     private readonly TransportMetrics _metrics;
     private readonly CredentialsSlot _slot;
     private readonly Lock _gate = new();
     private readonly ITimer _timer;
-    private byte[] _goodHash;
-    private string? _reportedCause;
+    private readonly BoundedRead<FolderRead> _secretRead;
+    private readonly BoundedRead<BundleRead>? _bundleRead;
+    private readonly RefusalMemo _secretRefusals = new();
+    private readonly RefusalMemo _bundleRefusals = new();
     private Task<bool> _polling = Task.FromResult(false);
-    private Task<FolderRead>? _pendingRead;
-    private long _readsStarted;
-    private volatile string? _reading;
-    private volatile Exception? _lastError;
+    private byte[] _goodHash;
+    private byte[]? _bundleHash;
 
-    private SecretFolderCertificateSource(string folder, SecretFolderOptions options, CertificateCredentials first, byte[] hash)
+    private SecretFolderCertificateSource(string folder, string? bundlePath, SecretFolderOptions options, BoundedRead<FolderRead> secretRead, BoundedRead<BundleRead>? bundleRead, FolderRead first, BundleRead? firstBundle, Identity identity, X509Certificate2Collection? bundleRoots)
     {
         _folder = folder;
+        _bundlePath = bundlePath;
         _options = options;
         _log = CertificateLog.Create(options.LoggerFactory);
+        _trustLog = TrustLog.Create(options.LoggerFactory);
         _metrics = TransportMetrics.For(options.MeterFactory);
         _slot = new CredentialsSlot($"The Secret folder source for '{folder}'");
-        _slot.Publish(this, first);
-        _goodHash = hash;
+        _secretRead = secretRead;
+        _bundleRead = bundleRead;
+        _goodHash = first.Hash;
+        _bundleHash = firstBundle?.Hash;
+        _handoverTimer = options.TimeProvider.CreateTimer(_ => OnHandoverDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        lock (_state)
+        {
+            _declared = bundleRoots ?? identity.SecretRoots;
+            _presented = new HeldLeaf(identity.Leaf, identity.Intermediates, identity.Root);
+
+            // What a side trusts at start counts as trusted long ago: it has no earlier leaf to present instead.
+            Recompute(DateTimeOffset.MinValue);
+            _slot.Publish(this, _presented.Version(_trusted));
+        }
+
         _timer = options.TimeProvider.CreateTimer(_ => Poll(), null, options.PollInterval, options.PollInterval);
     }
 
-    /// <summary>Raised once each time a new, valid set replaces the one in use.</summary>
+    /// <summary>
+    /// Raised once each time <see cref="GetCurrent"/> starts returning a new version: a new leaf (compare
+    /// <see cref="CertificateCredentials.Thumbprint"/>), or the leaf in use with a new trust bundle.
+    /// </summary>
     public event EventHandler<CertificateCredentials>? CredentialsChanged
     {
         add => _slot.Changed += value;
@@ -92,11 +88,17 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
     /// <summary>The folder read.</summary>
     public string Folder => _folder;
 
+    /// <summary>The trust bundle read apart from the Secret (<see cref="SecretFolderOptions.TrustBundlePath"/>, made absolute); null when the Secret's <c>ca.crt</c> is the bundle.</summary>
+    public string? TrustBundlePath => _bundlePath;
+
     /// <summary>
     /// Why the folder's current content is not in use: a refused set, a file that cannot be read, a read that
     /// timed out. Null once a set was accepted after it, or the folder holds the set in use again.
     /// </summary>
-    public Exception? LastError => _lastError;
+    public Exception? LastError => _secretRefusals.Last;
+
+    /// <summary>Why the trust bundle's current content (<see cref="TrustBundlePath"/>) is not in use, as <see cref="LastError"/> for the folder.</summary>
+    public Exception? LastTrustBundleError => _bundleRefusals.Last;
 
     /// <summary>The poll running now, or the last one (for tests on a fake clock: a poll's read runs on another thread).</summary>
     internal Task<bool> Polling
@@ -111,10 +113,14 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
     }
 
     /// <summary>How many reads of the folder were started (a stuck one is waited for again, never started twice).</summary>
-    internal long ReadsStarted => Interlocked.Read(ref _readsStarted);
+    internal long ReadsStarted => _secretRead.Started;
 
-    /// <summary>Reads and validates the folder now, and starts polling it.</summary>
-    /// <exception cref="CertificateLoadException">The folder or a file is missing, unreadable or invalid, or the read timed out; the message names it.</exception>
+    /// <summary>How many reads of the trust bundle were started.</summary>
+    internal long BundleReadsStarted => _bundleRead?.Started ?? 0;
+
+    /// <summary>Reads and validates the folder (and the trust bundle, when one is given) now, and starts polling them.</summary>
+    /// <exception cref="CertificateLoadException">The folder, the bundle or a file is missing, unreadable or invalid, or a read timed out; the message names it.</exception>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public static SecretFolderCertificateSource Open(string folder, SecretFolderOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
@@ -129,39 +135,64 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
             throw new ArgumentException($"{nameof(SecretFolderOptions.ReadTimeout)} is {options.ReadTimeout}; it must be positive.", nameof(options));
         }
 
-        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options.TimeProvider));
-        var full = Path.GetFullPath(folder);
-        string? reading = null;
-        var read = Task.Run(() => Read(full, path => reading = path));
-        FolderRead first;
-        try
+        if (options.RootHandover < TimeSpan.Zero)
         {
-            first = read.WaitAsync(options.ReadTimeout, options.TimeProvider).GetAwaiter().GetResult();
-        }
-        catch (TimeoutException)
-        {
-            throw ReadTimedOut(full, reading, options.ReadTimeout);
+            throw new ArgumentException($"{nameof(SecretFolderOptions.RootHandover)} is {options.RootHandover}; it must be zero (switch at once) or positive.", nameof(options));
         }
 
-        var credentials = Validate(full, first.Pems, options.TimeProvider.GetUtcNow());
-        return new SecretFolderCertificateSource(full, options, credentials, first.Hash);
+        if (options.TrustBundlePath is { } given && string.IsNullOrWhiteSpace(given))
+        {
+            throw new ArgumentException($"{nameof(SecretFolderOptions.TrustBundlePath)} is empty; it must name a PEM file or a mounted ConfigMap's folder (or be null, for the Secret's ca.crt).", nameof(options));
+        }
+
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options.TimeProvider));
+        var full = Path.GetFullPath(folder);
+        var bundlePath = options.TrustBundlePath is { } path ? Path.GetFullPath(path) : null;
+        var secretRead = new BoundedRead<FolderRead>(
+            reading => Read(full, optionalTrust: bundlePath is not null, reading),
+            $"the certificates in '{full}'", full, "the last good set stays in use", options.ReadTimeout, options.TimeProvider);
+        BoundedRead<BundleRead>? bundleRead = null;
+        BundleRead? firstBundle = null;
+        X509Certificate2Collection? bundleRoots = null;
+        if (bundlePath is not null)
+        {
+            bundleRead = new BoundedRead<BundleRead>(
+                reading => TrustBundleFile.Read(bundlePath, reading),
+                $"the trust bundle '{bundlePath}'", bundlePath, "the roots in use stay", options.ReadTimeout, options.TimeProvider);
+            firstBundle = bundleRead.Read();
+            bundleRoots = TrustBundleFile.Parse(firstBundle);
+        }
+
+        var first = secretRead.Read();
+        var identity = Validate(full, first.Pems, options.TimeProvider.GetUtcNow(), bundleRoots);
+        return new SecretFolderCertificateSource(full, bundlePath, options, secretRead, bundleRead, first, firstBundle, identity, bundleRoots);
     }
 
     /// <inheritdoc />
     public CertificateCredentials GetCurrent() => _slot.Get();
 
-    /// <summary>Reads the folder now instead of at the next poll (after the poll running now, if any).</summary>
-    /// <returns>Whether a new set was taken into use.</returns>
+    /// <summary>Reads the folder (and the trust bundle) now instead of at the next poll (after the poll running now, if any).</summary>
+    /// <returns>Whether a new set or bundle was taken into use (a leaf held back by a root handover counts).</returns>
     public bool CheckNow() => PollAsync(skipIfBusy: false).GetAwaiter().GetResult();
 
     /// <summary>Stops polling. <see cref="GetCurrent"/> then fails with a clear error.</summary>
     public void Dispose()
     {
         _timer.Dispose();
-        _slot.Dispose();
-    }
+        _handoverTimer.Dispose();
+        lock (_state)
+        {
+            if (_disposed)
+            {
+                return;
+            }
 
-    private static DateTimeOffset UtcNotAfter(CertificateCredentials? credentials) => credentials?.NotAfter ?? DateTimeOffset.MinValue;
+            _disposed = true;
+            _slot.Dispose();
+            _presented.Release();
+            _pending?.Release();
+        }
+    }
 
     private void Poll() => _ = PollAsync(skipIfBusy: true);
 
@@ -198,12 +229,17 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                Refuse(null, ex);
+                RefuseSecret(null, ex);
                 done.SetResult(false);
             }
         }
     }
 
+    /// <summary>
+    /// Reads the trust bundle (when there is one) and the folder, each bounded (see <see cref="BoundedRead{T}"/>),
+    /// then takes what changed: the bundle first, so that a Secret whose leaf chains to a root the same poll
+    /// brought is judged against it.
+    /// </summary>
     private async Task<bool> PollOnceAsync()
     {
         if (!_slot.IsReady)
@@ -211,126 +247,110 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
             return false;
         }
 
-        FolderRead read;
+        BundleRead? bundle = null;
+        if (_bundleRead is not null)
+        {
+            try
+            {
+                bundle = await _bundleRead.ReadAsync().ConfigureAwait(false);
+            }
+            catch (CertificateLoadException ex)
+            {
+                RefuseBundle(null, null, ex);
+            }
+        }
+
+        FolderRead? secret = null;
         try
         {
-            read = await ReadAsync().ConfigureAwait(false);
+            secret = await _secretRead.ReadAsync().ConfigureAwait(false);
         }
         catch (CertificateLoadException ex)
         {
-            Refuse(null, ex);
-            return false;
+            RefuseSecret(null, ex);
         }
 
-        if (read.Hash.AsSpan().SequenceEqual(_goodHash))
+        lock (_state)
         {
-            // The folder holds the set in use (again): nothing stands refused.
-            Accepted();
+            if (_disposed)
+            {
+                return false;
+            }
+
+            var now = _options.TimeProvider.GetUtcNow();
+            var taken = bundle is not null && TryTakeBundle(bundle, now);
+            return (secret is not null && TryTakeSecret(secret, now)) || taken;
+        }
+    }
+
+    private bool TryTakeBundle(BundleRead read, DateTimeOffset now)
+    {
+        if (_bundleHash is { } hash && read.Hash.AsSpan().SequenceEqual(hash))
+        {
+            // The bundle holds the roots in use (again): nothing stands refused.
+            _bundleRefusals.Accepted();
             return false;
         }
 
-        CertificateCredentials credentials;
+        X509Certificate2Collection roots;
         try
         {
-            credentials = Validate(_folder, read.Pems, _options.TimeProvider.GetUtcNow());
+            roots = TrustBundleFile.Parse(read);
         }
         catch (CertificateLoadException ex)
         {
-            Refuse(read.Hash, ex);
+            RefuseBundle(read.File, read.Hash, ex);
             return false;
         }
 
-        CertificateCredentials? old;
-        lock (_gate)
-        {
-            _goodHash = read.Hash;
-            old = _slot.Peek();
-        }
-
-        Accepted();
-
-        // The old version's facts are copies: its leaf is disposed once no handshake holds it.
-        var (oldThumbprint, oldNotAfter) = (old?.Thumbprint ?? "none", UtcNotAfter(old));
-        _slot.Publish(this, credentials);
-        _log.FolderReloaded(_folder, oldThumbprint, oldNotAfter, credentials.Thumbprint, credentials.NotAfter);
-        _metrics.Rotated(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.Leaf, side: null);
+        _bundleHash = read.Hash;
+        _bundleRefusals.Accepted();
+        TakeBundle(roots, read.File, now);
         return true;
     }
 
-    /// <summary>
-    /// The folder's three files, read off this thread and bounded by the read timeout. A read still pending from
-    /// an earlier poll is waited for again rather than started twice: a stuck read costs one pending read, however
-    /// many polls pass. One that ended after its poll gave up is stale and read again.
-    /// </summary>
-    private async Task<FolderRead> ReadAsync()
+    private bool TryTakeSecret(FolderRead read, DateTimeOffset now)
     {
-        Task<FolderRead> read;
-        lock (_gate)
+        if (read.Hash.AsSpan().SequenceEqual(_goodHash))
         {
-            if (_pendingRead is { IsCompleted: false } pending)
-            {
-                read = pending;
-            }
-            else
-            {
-                _ = _pendingRead?.Exception; // observed: a stale read's failure is not news
-                Interlocked.Increment(ref _readsStarted);
-                read = _pendingRead = Task.Run(() => Read(_folder, path => _reading = path));
-            }
+            // The folder holds the set in use (again): nothing stands refused.
+            _secretRefusals.Accepted();
+            return false;
         }
 
+        Identity identity;
         try
         {
-            var result = await read.WaitAsync(_options.ReadTimeout, _options.TimeProvider).ConfigureAwait(false);
-            lock (_gate)
-            {
-                if (ReferenceEquals(_pendingRead, read))
-                {
-                    _pendingRead = null;
-                }
-            }
-
-            return result;
+            identity = Validate(_folder, read.Pems, now, _bundlePath is null ? null : _trusted);
         }
-        catch (TimeoutException ex)
+        catch (CertificateLoadException ex)
         {
-            throw ReadTimedOut(_folder, _reading, _options.ReadTimeout, ex);
+            RefuseSecret(read.Hash, ex);
+            return false;
         }
+
+        _goodHash = read.Hash;
+        _secretRefusals.Accepted();
+        TakeSecret(identity, now);
+        return true;
     }
 
-    private static CertificateLoadException ReadTimedOut(string folder, string? reading, TimeSpan timeout, TimeoutException? timedOut = null) => new(
-        $"Reading the certificates in '{folder}' did not finish within {timeout.TotalSeconds:0.###} s (ReadTimeout); it was stuck on '{reading ?? folder}'. "
-        + "A file whose reads block (a hung network or FUSE mount)? The read goes on in the background, no other starts until it ends, and the last good set stays in use.",
-        timedOut);
-
-    private void Accepted()
+    private void RefuseSecret(byte[]? hash, Exception error)
     {
-        lock (_gate)
-        {
-            _reportedCause = null;
-        }
-
-        _lastError = null;
-    }
-
-    private void Refuse(byte[]? hash, Exception error)
-    {
-        // Reported once per distinct cause (the set and the reason), not at every poll; the set is still retried,
-        // since one that is not valid yet (clock skew) becomes valid without changing.
-        // A read that timed out is one cause, whichever file its message names (the read may be at another by now).
-        var cause = error.InnerException is TimeoutException ? "read timed out" : (hash is null ? string.Empty : Convert.ToHexString(hash)) + "|" + error.Message;
-        bool isNew;
-        lock (_gate)
-        {
-            isNew = cause != _reportedCause;
-            _reportedCause = cause;
-        }
-
-        _lastError = error;
         _metrics.RotationFailed(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.Leaf, side: null);
-        if (isNew)
+        if (_secretRefusals.Refused(hash, error))
         {
             _log.FolderRefused(_folder, _slot.Peek()?.Thumbprint ?? "none", error.Message);
+        }
+    }
+
+    /// <summary>A bundle refused (<paramref name="file"/>: the file it was read from) or unreadable (null: the path given).</summary>
+    private void RefuseBundle(string? file, byte[]? hash, Exception error)
+    {
+        _metrics.RotationFailed(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.TrustBundle, side: null);
+        if (_bundleRefusals.Refused(hash, error))
+        {
+            _trustLog.BundleRefused(file ?? _bundlePath ?? _folder, error.Message);
         }
     }
 

@@ -11,7 +11,9 @@ public enum CertificateState
 
     /// <summary>
     /// Past its renewal time with no successful renewal since (or its root is past 2/3 of its lifetime with no
-    /// rollover): handshakes still work, but the renewals are failing and someone should look.
+    /// rollover): handshakes still work, but the renewals are failing and someone should look. Also while a root
+    /// handover is in progress (a Secret folder's <see cref="SecretFolderCertificateSource.Handover"/>): peers that
+    /// have not moved yet are still served, and the data says when it ends.
     /// </summary>
     Degraded = 1,
 
@@ -26,8 +28,11 @@ public enum CertificateState
 /// <param name="Data">
 /// The facts, keyed by the side: <c>{side}.leaf.thumbprint</c>, <c>{side}.leaf.not_after</c> and
 /// <c>{side}.leaf.renewal_time</c> (<see cref="DateTimeOffset"/>, UTC), and, when the leaf chains to a root
-/// of the trust bundle, <c>{side}.root.thumbprint</c> and <c>{side}.root.not_after</c>. Empty when nothing
-/// is loaded.
+/// of the trust bundle, <c>{side}.root.thumbprint</c> and <c>{side}.root.not_after</c>. During a root handover,
+/// <c>{side}.handover.ends_at</c> (<see cref="DateTimeOffset"/>), <c>{side}.handover.switch_at</c> while a leaf
+/// waits for its switch, <c>{side}.handover.pending.thumbprint</c> (that leaf) and
+/// <c>{side}.handover.retiring_roots</c> (the roots it retires: subject, thumbprint and when, as text). Empty when
+/// nothing is loaded.
 /// </param>
 public sealed record CertificateStatus(string Side, CertificateState State, string Description, IReadOnlyDictionary<string, object> Data);
 
@@ -37,7 +42,9 @@ public sealed record CertificateStatus(string Side, CertificateState State, stri
 /// without Microsoft.Extensions hosting. The leaf is due at cert-manager's renewal time
 /// (<see cref="InternalCertsConfig.RenewalTime"/> with the configured <c>renewBefore</c>): a source that renews
 /// (the issuer, a Secret cert-manager renews) has replaced it by then, so a leaf still in use past that time
-/// means the renewals are failing. The root that signed it is due at 2/3 of its lifetime, the issuer's rule.
+/// means the renewals are failing. The root that signed it is due at 2/3 of its lifetime, the issuer's rule. A
+/// Secret folder in a root handover is Degraded until the handover ends (an expired leaf or root still makes it
+/// Unhealthy).
 /// </summary>
 public static class CertificateHealth
 {
@@ -87,6 +94,24 @@ public static class CertificateHealth
         if (root is not null && now >= Utc(root.NotAfter))
         {
             return new(side, CertificateState.Unhealthy, $"The root {root.Subject} ({root.Thumbprint}) that signed the {side}'s certificate expired at {Utc(root.NotAfter):u}; handshakes fail.", data);
+        }
+
+        if (source is SecretFolderCertificateSource { Handover: { } handover })
+        {
+            data[$"{side}.handover.ends_at"] = handover.EndsAt;
+            if (handover.SwitchAt is { } switchAt)
+            {
+                data[$"{side}.handover.switch_at"] = switchAt;
+                data[$"{side}.handover.pending.thumbprint"] = handover.PendingThumbprint!;
+            }
+
+            var retiring = handover.RetiringRoots.Select(r => $"{CertificateText.Escape(r.Subject)} ({r.Thumbprint}) until {r.TrustedUntil:u}").ToList();
+            data[$"{side}.handover.retiring_roots"] = string.Join("; ", retiring);
+            var step = handover.SwitchAt is { } at
+                ? $"{who} stays in use until {at:u}, then {handover.PendingThumbprint} from a root new to this side"
+                : $"{who} is in use";
+            var roots = retiring.Count == 0 ? string.Empty : $"; {string.Join("; ", retiring)} stay trusted for peers that have not moved yet";
+            return new(side, CertificateState.Degraded, $"A root handover is in progress until {handover.EndsAt:u}: {step}{roots}.", data);
         }
 
         if (now >= leafRenewal)

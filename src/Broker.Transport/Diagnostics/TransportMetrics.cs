@@ -43,7 +43,7 @@ internal sealed partial class TransportMetrics
         _activeConnections = meter.CreateUpDownCounter<long>("broker.transport.connections.active", unit: "{connection}", description: "Connections open now.");
         _openedConnections = meter.CreateCounter<long>("broker.transport.connections.opened", unit: "{connection}", description: "Connections set up and handed to the application.");
         _closedConnections = meter.CreateCounter<long>("broker.transport.connections.closed", unit: "{connection}", description: "Connections finished both ways, by how the peer's stream ended: clean, truncated (a TLS stream cut without close_notify), reset, aborted, mismatch, refused, failed.");
-        _rotations = meter.CreateCounter<long>("broker.transport.certificate.rotations", unit: "{rotation}", description: "Certificates replaced by a new one: renewals, root rollovers, Secret reloads.");
+        _rotations = meter.CreateCounter<long>("broker.transport.certificate.rotations", unit: "{rotation}", description: "Certificates replaced by a new one: renewals, root rollovers, Secret reloads, trust bundle changes and root handover steps.");
         _rotationFailures = meter.CreateCounter<long>("broker.transport.certificate.rotation.failures", unit: "{failure}", description: "Failed rotation attempts; the last good certificate stays in use.");
         meter.CreateObservableCounter("broker.transport.bytes.sent", ObserveBytesSent, unit: "By", description: "Application bytes sent (before encryption).");
         meter.CreateObservableCounter("broker.transport.bytes.received", ObserveBytesReceived, unit: "By", description: "Application bytes received (after decryption).");
@@ -98,6 +98,14 @@ internal sealed partial class TransportMetrics
     public void RotationFailed(string source, string kind, string? side)
         => _rotationFailures.Add(1, CertificateTags(source, kind, side));
 
+    /// <summary>A step of a Secret folder's root handover: counted as a root rotation, with the step.</summary>
+    public void HandoverStep(string step)
+    {
+        var tags = CertificateTags(Tags.SecretFolder, Tags.Root, side: null);
+        tags.Add(Tags.HandoverStep, step);
+        _rotations.Add(1, tags);
+    }
+
     private static TagList CertificateTags(string source, string kind, string? side)
     {
         var tags = new TagList { { Tags.CertificateSource, source }, { Tags.CertificateKind, kind } };
@@ -119,6 +127,7 @@ internal sealed partial class TransportMetrics
         public const string CertificateSource = "broker.transport.certificate.source";
         public const string CertificateKind = "broker.transport.certificate.kind";
         public const string End = "broker.transport.connection.end";
+        public const string HandoverStep = "broker.transport.certificate.handover.step";
 
         public const string Backend = "backend";
         public const string Frontend = "frontend";
@@ -128,6 +137,15 @@ internal sealed partial class TransportMetrics
         public const string SecretFolder = "secret_folder";
         public const string Leaf = "leaf";
         public const string Root = "root";
+        public const string TrustBundle = "trust_bundle";
+
+        // A root handover's steps.
+        public const string Started = "started";
+        public const string Switched = "switched";
+        public const string Retired = "retired";
+        public const string Interrupted = "interrupted";
+        public const string CutShort = "cut_short";
+        public const string AtOnce = "at_once";
 
         // How a connection's input ended.
         public const string Clean = "clean";

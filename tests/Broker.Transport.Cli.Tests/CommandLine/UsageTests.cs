@@ -17,6 +17,8 @@ public sealed class UsageTests
         { ["serve", "--listen", "127.0.0.1:0", "--handshake-timeout", "10"], "--handshake-timeout: " },
         { ["serve", "--listen", "127.0.0.1:0", "--grace-period", "-5s"], "--grace-period: '-5s' must be positive" },
         { ["serve", "--listen", "127.0.0.1:0", "--bogus"], "--bogus" },
+        { ["serve", "--listen", "127.0.0.1:0", "--root-handover", "-1s"], "--root-handover: '-1s' must be zero or positive" },
+        { ["send", "--connect", "127.0.0.1:1", "--cert-dir", "/nonexistent/frontend", "--trust-bundle", "/nonexistent/trust/ca.crt"], "--trust-bundle: The trust bundle '/nonexistent/trust/ca.crt' does not exist (nor its folder)" },
         { ["serve", "--listen", "127.0.0.1:0"], "Encryption is Enabled (the default) and no --cert-dir was given" },
         { ["serve", "--listen", "127.0.0.1:0", "--cert-dir", "/nonexistent/backend"], "--cert-dir: The certificate folder '/nonexistent/backend' does not exist" },
         { ["serve", "--listen", "127.0.0.1:0", "--config", "/nonexistent/broker.json"], "--config: The broker config file '/nonexistent/broker.json' cannot be read: it does not exist." },

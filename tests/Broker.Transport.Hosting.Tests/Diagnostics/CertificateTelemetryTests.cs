@@ -130,6 +130,64 @@ public class CertificateTelemetryTests
         Assert.Equal(second.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
     }
 
+    [Fact]
+    public void A_root_handover_logs_each_step_in_the_trust_category_and_counts_it_as_a_root_rotation_with_its_step()
+    {
+        const string Step = "broker.transport.certificate.handover.step";
+        using var telemetry = new Telemetry();
+        using var rotations = telemetry.Collect<long>("broker.transport.certificate.rotations");
+        using var folder = new TempFolder();
+        var (r1, r2) = (TestPki.Create("Root 1"), TestPki.Create("Root 2"));
+        WriteSecret(folder, r1.Backend());
+        var clock = Issuers.ClockAtRealNow();
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters, PollInterval = TimeSpan.FromHours(1), TimeProvider = clock });
+        var handover = new SecretFolderOptions().RootHandover;
+
+        WriteSecret(folder, r2.Backend()); // leaf and ca.crt together: an abrupt CA switch
+        Assert.True(source.CheckNow());
+        clock.Advance(handover);
+        clock.Advance(handover);
+
+        var steps = telemetry.Logs.GetSnapshot().Select(r => (r.Id.Id, r.Id.Name, r.Category)).ToList();
+        const string Trust = "Broker.Transport.Certificates.Trust";
+        Assert.Equal(
+            [(112, "TrustBundleReloaded", Trust), (113, "RootHandoverStarted", Trust), (114, "RootHandoverSwitched", Trust), (115, "RootsRetired", Trust)],
+            steps);
+        var started = telemetry.Events(113)[0];
+        Assert.Equal(r2.Root.Thumbprint, started.State("Root")![^41..^1]);
+        Assert.Equal(handover.ToString(), started.State("RootHandover"));
+        var snapshot = rotations.GetMeasurementSnapshot();
+        Assert.Equal(1, snapshot.Sum((Source, "secret_folder"), (Kind, "trust_bundle")));
+        Assert.Equal(1, snapshot.Sum((Source, "secret_folder"), (Kind, "root"), (Step, "started")));
+        Assert.Equal(1, snapshot.Sum((Source, "secret_folder"), (Kind, "root"), (Step, "switched")));
+        Assert.Equal(1, snapshot.Sum((Source, "secret_folder"), (Kind, "root"), (Step, "retired")));
+        Assert.Equal(1, snapshot.Sum((Source, "secret_folder"), (Kind, "leaf"))); // the switch replaced the leaf in use, once
+    }
+
+    [Fact]
+    public void A_refused_trust_bundle_is_logged_once_and_counted_as_a_trust_bundle_failure()
+    {
+        using var telemetry = new Telemetry();
+        using var failures = telemetry.Collect<long>("broker.transport.certificate.rotation.failures");
+        using var folder = new TempFolder();
+        using var bundle = new TempFolder();
+        var pki = TestPki.Create();
+        WriteSecret(folder, pki.Backend());
+        var file = bundle.Write("ca.crt", PemFiles.Bundle(pki.Bundle));
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TrustBundlePath = bundle.Path, LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters, PollInterval = TimeSpan.FromHours(1) });
+
+        bundle.Write("ca.crt", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+        Assert.False(source.CheckNow());
+        Assert.False(source.CheckNow());
+
+        var refused = Assert.Single(telemetry.Events(118));
+        Assert.Equal("TrustBundleReloadRefused", refused.Id.Name);
+        Assert.Equal(LogLevel.Warning, refused.Level);
+        Assert.Equal(file, refused.State("Path"));
+        Assert.Equal(2, failures.GetMeasurementSnapshot().Sum((Source, "secret_folder"), (Kind, "trust_bundle")));
+        Assert.Single(source.GetTrustBundle());
+    }
+
     private static InternalIssuer StartIssuer(Telemetry telemetry, TimeProvider clock, TimeSpan duration)
     {
         var options = Issuers.Options(clock, duration);

@@ -51,6 +51,73 @@ public class HealthCheckTests
     }
 
     [Fact(Timeout = TestTimeouts.Hang)]
+    public async Task A_root_handover_of_a_host_with_a_trust_bundle_is_degraded_with_the_time_it_ends_then_healthy()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var folder = new TempFolder();
+        using var bundle = new TempFolder();
+        var (r1, r2) = (TestPki.Create("Root 1"), TestPki.Create("Root 2"));
+        var leaf = r1.Backend();
+        folder.Write(PemCredentials.CertificateFileName, PemFiles.Chain(leaf));
+        folder.Write(PemCredentials.KeyFileName, PemFiles.Pkcs8Key(leaf.Certificate));
+        bundle.Write("ca.crt", PemFiles.Bundle(r1.Bundle)); // no ca.crt in the Secret: the bundle is the trust
+        var clock = Issuers.ClockAtRealNow();
+        using var host = HostedTransportTests.Build(
+            new()
+            {
+                ["BrokerTransport:Listen"] = "127.0.0.1:0",
+                ["BrokerTransport:Connector"] = "false",
+                ["BrokerTransport:BackendCertificateFolder"] = folder.Path,
+                ["BrokerTransport:TrustBundlePath"] = bundle.Path,
+                ["BrokerTransport:RootHandover"] = "00:01:00",
+            },
+            services => services.AddSingleton<TimeProvider>(clock));
+        await host.StartAsync(ct);
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(host, ct)).Status);
+
+        // An abrupt switch: the Secret's leaf and ca.crt from root 2, and the bundle (whose source is the CA) too.
+        var next = r2.Backend();
+        folder.Write(PemCredentials.CertificateFileName, PemFiles.Chain(next));
+        folder.Write(PemCredentials.KeyFileName, PemFiles.Pkcs8Key(next.Certificate));
+        folder.Write(PemCredentials.TrustBundleFileName, PemFiles.Bundle(r2.Bundle));
+        bundle.Write("ca.crt", PemFiles.Bundle(r2.Bundle));
+        clock.Advance(TimeSpan.FromSeconds(10)); // the poll
+        var degraded = await WaitForAsync(host, HealthStatus.Degraded, ct);
+        var switchAt = Assert.IsType<DateTimeOffset>(degraded.Data["backend.handover.switch_at"]);
+        var endsAt = Assert.IsType<DateTimeOffset>(degraded.Data["backend.handover.ends_at"]);
+        Assert.Equal(TimeSpan.FromMinutes(1), endsAt - switchAt);
+        Assert.Equal(next.Certificate.Thumbprint, degraded.Data["backend.handover.pending.thumbprint"]);
+        Assert.Contains($"A root handover is in progress until {endsAt:u}", degraded.Description, StringComparison.Ordinal);
+        Assert.Contains("CN=Root 1", (string)degraded.Data["backend.handover.retiring_roots"], StringComparison.Ordinal);
+
+        for (var step = 0; step < 13; step++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(10));
+            await Task.Delay(10, ct); // each poll reads on the thread pool
+        }
+
+        var healthy = await WaitForAsync(host, HealthStatus.Healthy, ct);
+        Assert.Equal(next.Certificate.Thumbprint, healthy.Data["backend.leaf.thumbprint"]);
+        await host.StopAsync(ct);
+    }
+
+    private static async Task<HealthReportEntry> WaitForAsync(Microsoft.Extensions.Hosting.IHost host, HealthStatus status, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + Guard.HangTimeout;
+        while (true)
+        {
+            var entry = await CheckAsync(host, ct);
+            if (entry.Status == status)
+            {
+                return entry;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"The health check stayed {entry.Status} ({entry.Description}) instead of becoming {status}.");
+            await Task.Delay(20, ct);
+        }
+    }
+
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task The_embedded_issuer_is_healthy_while_it_runs_and_unhealthy_once_it_holds_no_certificate()
     {
         var ct = TestContext.Current.CancellationToken;

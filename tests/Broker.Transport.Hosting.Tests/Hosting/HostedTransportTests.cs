@@ -124,6 +124,38 @@ public class HostedTransportTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_trust_bundle_that_is_missing_or_has_no_certificate_folder_and_a_negative_handover_are_refused_at_start()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var folder = new TempFolder();
+        var missing = Path.Combine(folder.Path, "trust");
+        using (var host = Build(new()
+        {
+            ["BrokerTransport:Listen"] = "127.0.0.1:0",
+            ["BrokerTransport:BackendCertificateFolder"] = folder.Path,
+            ["BrokerTransport:TrustBundlePath"] = missing,
+            ["BrokerTransport:RootHandover"] = "-00:00:01",
+        }))
+        {
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+            Assert.Equal(
+                [
+                    $"TrustBundlePath is '{missing}', which does not exist. It should be a PEM file of roots, or the folder a ConfigMap with one (a trust-manager Bundle's target) is mounted at.",
+                    "RootHandover is -00:00:01; it must be zero (switch at once) or positive.",
+                ],
+                error.Failures);
+        }
+
+        using (var host = Build(new() { ["BrokerTransport:Listen"] = "127.0.0.1:0", ["BrokerTransport:TrustBundlePath"] = folder.Path }))
+        {
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+            Assert.Equal(
+                ["TrustBundlePath is set but no certificate folder is (BackendCertificateFolder, FrontendCertificateFolder): the embedded issuer keeps its own trust bundle. Set a folder, or leave TrustBundlePath out."],
+                error.Failures);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Empty_values_and_identities_that_name_no_exact_peer_are_refused_at_start_naming_their_keys()
     {
         // An empty value from configuration used to reach Path.GetFullPath and crash the validator with ArgumentException.

@@ -251,6 +251,41 @@ public sealed class BoundedReadingTests
         }
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task A_trust_bundle_that_is_a_FIFO_is_refused_at_every_poll_without_blocking_reported_once_and_a_good_one_is_taken()
+    {
+        // The trust bundle is read as the Secret is (the same bounded read): a ConfigMap key that is a named pipe
+        // would block its reader forever.
+        var pki = TestPki.Create();
+        using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(pki.Backend()));
+        using var bundle = new KubeletSecretFolder(new Dictionary<string, string> { ["ca.crt"] = KubeletSecretFolder.Roots(pki.Bundle) });
+        var time = Issuers.ClockAtRealNow();
+        var logs = new LogCapture();
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TimeProvider = time, PollInterval = Poll, ReadTimeout = ReadTimeout, LoggerFactory = logs, TrustBundlePath = bundle.Path });
+        bundle.Write(new Dictionary<string, string> { ["ca.crt"] = KubeletSecretFolder.Roots(pki.Bundle) + "\n" });
+        var fifo = Path.Combine(bundle.Path, bundle.Current!, "ca.crt");
+        File.Delete(fifo);
+        MakeFifo(fifo);
+
+        for (var i = 0; i < 10; i++)
+        {
+            await time.AdvanceAndPollAsync(source, Poll);
+        }
+
+        var error = Assert.IsType<CertificateLoadException>(source.LastTrustBundleError);
+        Assert.Contains("is a named pipe (FIFO), not a regular file", error.Message, StringComparison.Ordinal);
+        Assert.Equal(10, source.BundleReadsStarted);
+        Assert.Null(source.LastError);
+        Assert.Single(logs.Events(118));
+        Assert.Single(source.GetTrustBundle());
+
+        var other = TestPki.Create("Another CA");
+        bundle.Write(new Dictionary<string, string> { ["ca.crt"] = KubeletSecretFolder.Roots([pki.Root, other.Root]) });
+        await time.AdvanceAndPollAsync(source, Poll);
+        Assert.Null(source.LastTrustBundleError);
+        Assert.Equal(2, source.GetTrustBundle().Count);
+    }
+
     private static Setup Open(KubeletSecretFolder folder)
     {
         var time = Issuers.ClockAtRealNow();

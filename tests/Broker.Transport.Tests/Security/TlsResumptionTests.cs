@@ -63,7 +63,8 @@ public sealed class TlsResumptionTests
         var ct = TestContext.Current.CancellationToken;
         var pki = TestPki.Create();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(pki.Backend()));
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1) });
+        var time = Issuers.ClockAtRealNow();
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), TimeProvider = time });
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source });
         await using var relay = new TlsHandshakeRelay(listener.LocalEndPoint);
         var client = Loopback.TlsClient(pki);
@@ -114,7 +115,8 @@ public sealed class TlsResumptionTests
         var b = TestPki.Create("Root B");
         var backend = b.Backend();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(backend, trust: [a.Root, b.Root]));
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1) });
+        var time = Issuers.ClockAtRealNow();
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), TimeProvider = time });
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source });
         var refused = listener.NextFailure();
         await using var relay = new TlsHandshakeRelay(listener.LocalEndPoint);
@@ -127,6 +129,11 @@ public sealed class TlsResumptionTests
         folder.Write(KubeletSecretFolder.Payload(backend, trust: b.Bundle));
         Assert.True(source.CheckNow());
         Assert.Equal(backend.Certificate.Thumbprint, source.GetCurrent().Certificate.Thumbprint);
+
+        // A removed root stays trusted for RootHandover (for peers that have not moved yet), then goes.
+        Assert.Contains(source.GetTrustBundle(), r => r.Thumbprint == a.Root.Thumbprint);
+        time.Advance(new SecretFolderOptions().RootHandover);
+        Assert.DoesNotContain(source.GetTrustBundle(), r => r.Thumbprint == a.Root.Thumbprint);
 
         // In TLS 1.3 the frontend finishes its side before the backend checks it: it may connect, but it is
         // then refused, and nothing reaches it.
@@ -156,7 +163,8 @@ public sealed class TlsResumptionTests
         var b = TestPki.Create("Root B");
         var frontend = a.Frontend();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(frontend, trust: [a.Root, b.Root]));
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1) });
+        var time = Issuers.ClockAtRealNow();
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), TimeProvider = time });
         var backend = new CertificateCredentials(b.Backend().Certificate, null, a.Bundle);
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = new StaticCertificateSource(backend) });
         await using var relay = new TlsHandshakeRelay(listener.LocalEndPoint);
@@ -167,6 +175,8 @@ public sealed class TlsResumptionTests
 
         folder.Write(KubeletSecretFolder.Payload(frontend, trust: a.Bundle));
         Assert.True(source.CheckNow());
+        time.Advance(new SecretFolderOptions().RootHandover); // the removed root's handover, then it goes
+        Assert.DoesNotContain(source.GetTrustBundle(), r => r.Thumbprint == b.Root.Thumbprint);
 
         var error = await Assert.ThrowsAsync<HandshakeException>(async () => await new TransportConnector(client).ConnectAsync(relay.LocalEndPoint, ct));
         Assert.Equal(HandshakeFailureReason.UntrustedChain, error.Reason);
