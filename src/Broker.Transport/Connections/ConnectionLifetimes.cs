@@ -73,8 +73,17 @@ internal sealed class ConnectionLifetimes
         {
             var peer = security.PeerCertificate?.NotAfter ?? local;
             var (expiry, reason) = peer < local ? (peer, ConnectionDrainReason.PeerCertificateExpiry) : (local, ConnectionDrainReason.LocalCertificateExpiry);
-            var closeAt = expiry - ((expiry - now) * (Jitter * Random.Shared.NextDouble()));
-            connection.Bound(reason, closeAt - _grace, closeAt);
+            if (expiry <= now)
+            {
+                // A leaf that expired before the handshake: the peer refuses it (TLS 1.3's client learns of it at its
+                // first read), so the connection drains at once and gets the grace, rather than a close that races the alert.
+                connection.Bound(reason, now, now + _grace);
+            }
+            else
+            {
+                var closeAt = expiry - ((expiry - now) * (Jitter * Random.Shared.NextDouble()));
+                connection.Bound(reason, closeAt - _grace, closeAt);
+            }
         }
 
         if (_maxAge != Timeout.InfiniteTimeSpan)

@@ -23,7 +23,7 @@ public sealed partial class TransportConnection
     /// <summary>
     /// Fires when the transport wants this connection to end: a leaf it was set up with is about to expire, the
     /// root its peer's chain ends in leaves the trust bundle, or it reached <c>MaxConnectionAge</c>. Finish what is
-    /// in flight, stop writing and complete <see cref="Output"/> (a <c>ConnectionKeeper</c> has the successor
+    /// in flight, stop writing and complete <see cref="Output"/> (a <see cref="ConnectionKeeper"/> has the successor
     /// connected already). At <see cref="ClosesAt"/> the transport closes it: what was flushed is sent, then
     /// close_notify; later flushes fail with <see cref="ConnectionDrainedException"/>. Callbacks run on the thread pool.
     /// </summary>
