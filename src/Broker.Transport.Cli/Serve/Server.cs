@@ -85,6 +85,20 @@ internal sealed class Server
         long received = 0;
         long sent = 0;
         ServeLog.ConnectionOpened(_log, connection.ConnectionId, connection.RemoteEndPoint, Describe.Security(connection.Security, "client"));
+
+        // Asked to drain (a certificate about to expire, the client's root removed, --max-connection-age): the echo ends
+        // the connection at once, after what it has echoed; the sink waits for its client to finish, within the grace.
+        using var draining = connection.DrainRequested.UnsafeRegister(
+            static state =>
+            {
+                var (server, connection) = ((Server, TransportConnection))state!;
+                ServeLog.ConnectionDraining(server._log, connection.ConnectionId, connection.DrainReason, connection.ClosesAt);
+                if (server._echo)
+                {
+                    connection.Input.CancelPendingRead();
+                }
+            },
+            (this, connection));
         try
         {
             while (true)

@@ -49,7 +49,7 @@ internal sealed class ConnectionLifetimes
     /// <summary>Sets a new connection's bounds and follows it until it closes.</summary>
     public void Track(TransportConnection connection)
     {
-        connection.Attach(this);
+        connection.Attach(this, Random.Shared.NextDouble());
         lock (_open)
         {
             if (_open.Add(connection) && _open.Count == 1 && _certificates is not null)
@@ -81,14 +81,14 @@ internal sealed class ConnectionLifetimes
             }
             else
             {
-                var closeAt = expiry - ((expiry - now) * (Jitter * Random.Shared.NextDouble()));
+                var closeAt = expiry - ((expiry - now) * (Jitter * connection.Spread));
                 connection.Bound(reason, closeAt - _grace, closeAt);
             }
         }
 
         if (_maxAge != Timeout.InfiniteTimeSpan)
         {
-            var drainAt = now + (_maxAge * (1 + (Jitter * ((2 * Random.Shared.NextDouble()) - 1))));
+            var drainAt = now + (_maxAge * (1 + (Jitter * ((2 * connection.Spread) - 1))));
             connection.Bound(ConnectionDrainReason.MaxConnectionAge, drainAt, drainAt + _grace);
         }
 
@@ -182,7 +182,7 @@ internal sealed class ConnectionLifetimes
             {
                 if (string.Equals(leaving.Thumbprint, root.Sha1Thumbprint, StringComparison.OrdinalIgnoreCase))
                 {
-                    var closeAt = leaving.TrustedUntil - ((leaving.TrustedUntil - now) * (Jitter * Random.Shared.NextDouble()));
+                    var closeAt = leaving.TrustedUntil - ((leaving.TrustedUntil - now) * (Jitter * connection.Spread));
                     connection.Bound(ConnectionDrainReason.PeerRootRemoved, closeAt - _grace, closeAt);
                 }
             }

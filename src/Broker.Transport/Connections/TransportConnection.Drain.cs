@@ -60,8 +60,19 @@ public sealed partial class TransportConnection
     /// <summary>Whether the drain has started.</summary>
     internal bool IsDraining => _drain.IsCancellationRequested;
 
+    /// <summary>
+    /// Where in the jitter's range this connection's bounds fall, from 0 to 1, drawn once: a bound computed again
+    /// later (a root's retirement seen at each trust change) lands on the same point, not on a new draw that an
+    /// earlier-wins rule would drag to the range's start.
+    /// </summary>
+    internal double Spread { get; private set; }
+
     /// <summary>Follows the bounds of <paramref name="lifetimes"/>; called once, when the connection is handed out.</summary>
-    internal void Attach(ConnectionLifetimes lifetimes) => _lifetimes = lifetimes;
+    internal void Attach(ConnectionLifetimes lifetimes, double spread)
+    {
+        _lifetimes = lifetimes;
+        Spread = spread;
+    }
 
     /// <summary>
     /// Sets a bound: drain from <paramref name="drainAt"/>, close at <paramref name="closeAt"/>. A bound later than the

@@ -26,9 +26,26 @@ public sealed class ConnectionKeeperTests
         var nobody = FreePort();
         await using var keeper = new ConnectionKeeper(Loopback.Connector(), nobody, new ConnectionKeeperOptions { TimeProvider = time, MaxBackoff = TimeSpan.FromSeconds(10) });
         var events = Watch(keeper);
-        await using var connections = keeper.ConnectionsAsync(ct).GetAsyncEnumerator(ct);
+        var connections = keeper.ConnectionsAsync(ct).GetAsyncEnumerator(ct);
         var first = connections.MoveNextAsync().AsTask();
+        try
+        {
+            await AssertBackoffScheduleAsync(keeper, events, time, first, ct);
+        }
+        finally
+        {
+            // The keeper first: an enumerator cannot be disposed while a MoveNextAsync is pending.
+            await keeper.DisposeAsync();
+            await first.Within("the enumeration to end once the keeper is disposed", ct);
+            await connections.DisposeAsync();
+        }
 
+        Assert.False(await first);
+        Assert.Equal(ConnectionKeeperState.Stopped, keeper.State);
+    }
+
+    private static async Task AssertBackoffScheduleAsync(ConnectionKeeper keeper, Channel<ConnectionKeeperStateChangedEventArgs> events, FakeTimeProvider time, Task<bool> first, CancellationToken ct)
+    {
         var expected = new[] { 1, 1.6, 2.56, 4.096, 6.5536, 10, 10 };
         foreach (var backoff in expected)
         {
@@ -41,13 +58,9 @@ public sealed class ConnectionKeeperTests
             time.Advance(backingOff.RetryIn.Value);
         }
 
-        Assert.Same(keeper.LastError, (await NextAsync(events, ConnectionKeeperState.BackingOff, ct)).Error);
+        var last = await NextAsync(events, ConnectionKeeperState.BackingOff, ct);
+        Assert.Same(keeper.LastError, last.Error);
         Assert.Equal(0, keeper.Reconnects);
-
-        // Disposing the keeper ends the enumeration, during a backoff too.
-        await keeper.DisposeAsync();
-        Assert.False(await first.Within("the enumeration to end once the keeper is disposed", ct));
-        Assert.Equal(ConnectionKeeperState.Stopped, keeper.State);
     }
 
     [Fact(Timeout = TestTimeouts.Hang)]
@@ -88,7 +101,9 @@ public sealed class ConnectionKeeperTests
             ct);
 
         await WaitUntilAsync(() => echoed.Count >= 50, "50 frames echoed on the first connection", ct);
-        time.Advance(TimeSpan.FromMinutes(1.1) + TimeSpan.FromSeconds(1));
+        // To the drain (MaxConnectionAge, jittered), short of the close DrainGrace later.
+        var draining = links[0].Connection;
+        time.Advance(draining.ClosesAt!.Value - client.DrainGrace - time.GetUtcNow());
         await secondUp.Task.Within("the successor of the draining connection", ct);
         await consuming;
         var (old, _, oldRunning) = links[0];
