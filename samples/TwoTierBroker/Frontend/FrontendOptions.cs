@@ -24,8 +24,11 @@ public sealed class FrontendOptions
     /// <summary>How long a backend may take to answer the Hello. Defaults to 10 seconds, the transport's handshake timeout.</summary>
     public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How the frontend waits between attempts to reach a backend.</summary>
-    public ReconnectBackoff Reconnect { get; init; } = new();
+    /// <summary>
+    /// How each backend link reconnects: the library's <see cref="ConnectionKeeper"/> with these options (gRPC's
+    /// backoff by default: 1 s, x1.6, jitter 0.2, at most 120 s). Its <c>TimeProvider</c> is the keeper's clock.
+    /// </summary>
+    public ConnectionKeeperOptions Reconnect { get; init; } = new();
 
     /// <summary>The default of <see cref="MaxPendingMessagesPerClient"/>.</summary>
     public const int DefaultMaxPendingMessagesPerClient = 10_000;

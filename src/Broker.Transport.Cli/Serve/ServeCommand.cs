@@ -30,7 +30,7 @@ internal static class ServeCommand
         var poll = CliOptions.CertPollInterval();
         var trustBundle = CliOptions.TrustBundle();
         var rootHandover = CliOptions.RootHandover();
-        var maxAge = CliOptions.Duration("--max-connection-age", "Ask each connection to drain once it is this old (plus or minus 10 %), and close it --drain-grace later: the echo mode then ends it at once. Off by default. Connections end before their certificates whatever this says.");
+        var maxAge = CliOptions.Duration("--max-connection-age", "Ask each connection to drain once it is this old (plus or minus 10 %), and close it (gracefully) --drain-grace later. Off by default. Connections end before their certificates whatever this says.");
         var drainGrace = CliOptions.Duration("--drain-grace", "How long a connection asked to drain (its certificate about to expire, its client's root removed, --max-connection-age) gets before the transport closes it. Default 30s.", allowZero: true);
 
         var command = new Command("serve", "The backend role: listen, and echo or sink what each connection sends.")

@@ -86,19 +86,16 @@ internal sealed class Server
         long sent = 0;
         ServeLog.ConnectionOpened(_log, connection.ConnectionId, connection.RemoteEndPoint, Describe.Security(connection.Security, "client"));
 
-        // Asked to drain (a certificate about to expire, the client's root removed, --max-connection-age): the echo ends
-        // the connection at once, after what it has echoed; the sink waits for its client to finish, within the grace.
+        // Asked to drain (a certificate about to expire, the client's root leaving the trust bundle, --max-connection-age):
+        // serve has no message boundaries to finish at, so it goes on echoing or sinking and the transport closes the
+        // connection at its bound, gracefully (close_notify, then FIN), after what was echoed.
         using var draining = connection.DrainRequested.UnsafeRegister(
             static state =>
             {
-                var (server, connection) = ((Server, TransportConnection))state!;
-                ServeLog.ConnectionDraining(server._log, connection.ConnectionId, connection.DrainReason, connection.ClosesAt);
-                if (server._echo)
-                {
-                    connection.Input.CancelPendingRead();
-                }
+                var (log, connection) = ((ILogger, TransportConnection))state!;
+                ServeLog.ConnectionDraining(log, connection.ConnectionId, connection.DrainReason, connection.ClosesAt);
             },
-            (this, connection));
+            (_log, connection));
         try
         {
             while (true)

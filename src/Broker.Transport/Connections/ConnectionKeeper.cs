@@ -2,6 +2,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Broker.Transport.Diagnostics;
+using Broker.Transport.Security;
 
 namespace Broker.Transport.Connections;
 
@@ -206,7 +207,10 @@ public sealed class ConnectionKeeper : IAsyncDisposable
 
                 cause = KeeperTelemetry.Cause.Reconnect;
                 var lived = _options.TimeProvider.GetElapsedTime(opened);
-                var lost = new ConnectionResetException($"The connection to {EndPoint} ended after {lived.TotalSeconds:0.###} s without being asked to drain ({ConnectionTelemetry.EndOf(connection.InputError)}).", connection.InputError);
+                // A refusal found at the first read (a plaintext side against TLS, a client certificate refused after
+                // TLS 1.3's handshake) is reported as itself: it is a configuration fault, not a lost connection.
+                var lost = connection.InputError as HandshakeException
+                    ?? (Exception)new ConnectionResetException($"The connection to {EndPoint} ended after {lived.TotalSeconds:0.###} s without being asked to drain ({ConnectionTelemetry.EndOf(connection.InputError)}).", connection.InputError);
                 _telemetry.Lost(connection, lost);
                 if (lived < _options.InitialBackoff && !await BackOffAsync(++failures, lost, stopping).ConfigureAwait(false))
                 {
