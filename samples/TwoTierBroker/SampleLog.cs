@@ -38,4 +38,10 @@ internal static partial class SampleLog
 
     [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "Frontend {Frontend}: {Count} QoS 0 publish(es) for partition {Partition} dropped while it was not linked")]
     public static partial void QosZeroDropped(ILogger logger, string frontend, int partition, long count);
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "Frontend {Frontend}: the link to partition {Partition} ({EndPoint}) moved to a new connection before the old one ({OldConnectionId}) closed: it was draining ({Reason})")]
+    public static partial void LinkHandedOver(ILogger logger, string frontend, int partition, string endPoint, string oldConnectionId, string reason);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Warning, Message = "Frontend {Frontend}: the link to partition {Partition} ({EndPoint}) lost its connection {ConnectionId}: {Error} The connection keeper connects again")]
+    public static partial void LinkLost(ILogger logger, string frontend, int partition, string endPoint, string connectionId, string error);
 }

@@ -82,6 +82,16 @@ public sealed class BrokerTransportOptions
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long a connection may live, on both sides (see <c>TransportListenerOptions.MaxConnectionAge</c>): it is
+    /// asked to drain then (plus or minus 10 %) and closed <see cref="DrainGrace"/> later. Defaults to
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: off. Connections end before their certificates whatever this says.
+    /// </summary>
+    public TimeSpan MaxConnectionAge { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>How long a connection asked to drain gets before the transport closes it, on both sides. Defaults to 30 seconds.</summary>
+    public TimeSpan DrainGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Adjusts the listener's options last, after they were built from these settings and the broker config,
     /// for what has no setting here: <c>MaxPendingHandshakes</c>, <c>AuthorizeClient</c>, the <c>Socket</c>
     /// options (keep-alive, <c>IdleTimeout</c>, buffer sizes). Code only: configuration does not bind it.

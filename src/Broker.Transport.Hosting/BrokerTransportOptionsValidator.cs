@@ -53,6 +53,16 @@ internal sealed class BrokerTransportOptionsValidator : IValidateOptions<BrokerT
             failures.Add($"{nameof(options.HandshakeTimeout)} is {options.HandshakeTimeout}; it must be positive.");
         }
 
+        if (options.MaxConnectionAge != Timeout.InfiniteTimeSpan && options.MaxConnectionAge <= TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(options.MaxConnectionAge)} is {options.MaxConnectionAge}; it must be positive, or left out for no limit.");
+        }
+
+        if (options.DrainGrace < TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(options.DrainGrace)} is {options.DrainGrace}; it must be zero or more.");
+        }
+
         foreach (var (field, folder) in new[] { (nameof(options.BackendCertificateFolder), options.BackendCertificateFolder), (nameof(options.FrontendCertificateFolder), options.FrontendCertificateFolder) })
         {
             if (folder is not null && string.IsNullOrWhiteSpace(folder))

@@ -100,6 +100,8 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
                 var options = new TransportListenerOptions
                 {
                     HandshakeTimeout = _options.HandshakeTimeout,
+                    MaxConnectionAge = _options.MaxConnectionAge,
+                    DrainGrace = _options.DrainGrace,
                     LoggerFactory = _loggers,
                     MeterFactory = _meters,
                     TimeProvider = Time,
@@ -129,6 +131,8 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
                 var options = new TransportConnectorOptions
                 {
                     HandshakeTimeout = _options.HandshakeTimeout,
+                    MaxConnectionAge = _options.MaxConnectionAge,
+                    DrainGrace = _options.DrainGrace,
                     ServerIdentity = _options.ServerIdentity,
                     LoggerFactory = _loggers,
                     MeterFactory = _meters,

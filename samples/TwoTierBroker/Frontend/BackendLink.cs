@@ -9,7 +9,7 @@ using TwoTierBroker.Protocol;
 namespace TwoTierBroker.Frontend;
 
 /// <summary>
-/// A frontend's link to one backend partition: it connects (and reconnects with <see cref="ReconnectBackoff"/>),
+/// A frontend's link to one backend partition: it takes its connections from the library's <see cref="ConnectionKeeper"/>,
 /// greets the backend, sends it the frontend's whole filter table and every QoS 1 publish it has not yet
 /// acknowledged, then reads acks and deliveries until the connection ends. Requests (QoS 1 publishes,
 /// subscribes, unsubscribes) wait in <see cref="_pending"/> until their ack, so a publish written to a
@@ -74,55 +74,101 @@ internal sealed partial class BackendLink : IDisposable
     /// <summary>Call once <see cref="RunAsync"/> has ended.</summary>
     public void Dispose() => _write.Dispose();
 
-    /// <summary>Connects, serves, and reconnects until <paramref name="stopping"/> fires.</summary>
+    /// <summary>
+    /// Serves the connections the library's <see cref="ConnectionKeeper"/> holds to the backend until
+    /// <paramref name="stopping"/> fires: it reconnects with gRPC's backoff after a failure, and when a connection
+    /// drains (a certificate about to expire, a root leaving the trust bundle) it connects the successor first; the
+    /// successor is greeted and caught up, then takes the writes, and only then does the old one end (make before break).
+    /// </summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        var attempt = 0;
-        while (!stopping.IsCancellationRequested)
+        var keeper = new ConnectionKeeper(_connector, EndPoint, _node.Options.Reconnect);
+        await using (keeper.ConfigureAwait(false))
         {
+            keeper.StateChanged += (_, e) =>
+            {
+                if (e.State == ConnectionKeeperState.BackingOff && e.Error is { } error)
+                {
+                    LastError = error;
+                    LogFailure(error, e.RetryIn ?? TimeSpan.Zero);
+                }
+            };
+
+            var serving = new List<Task>();
             try
             {
-                var connection = await _connector.ConnectAsync(EndPoint, stopping).ConfigureAwait(false);
-                try
+                await foreach (var connection in keeper.ConnectionsAsync(stopping).ConfigureAwait(false))
                 {
-                    var frames = connection.CreateFrameReader();
-                    var backend = await GreetAsync(connection, frames, stopping).ConfigureAwait(false);
-                    await CatchUpAsync(connection, backend, stopping).ConfigureAwait(false);
-                    attempt = 0;
-                    await ReadAsync(frames, stopping).ConfigureAwait(false);
-                    LastError = new IOException($"Backend {backend} closed the connection.");
-                }
-                finally
-                {
-                    // Down before the connection goes, so no publisher writes to a closed one.
-                    Volatile.Write(ref _connection, null);
-                    await connection.DisposeAsync().ConfigureAwait(false);
+                    serving.RemoveAll(static t => t.IsCompleted);
+                    serving.Add(ServeAsync(connection, stopping));
                 }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                break;
-            }
-#pragma warning disable CA1031 // Any failure of one attempt (refused, reset, timed out, a protocol fault) is logged and retried.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                LastError = ex;
             }
 
-            var delay = _node.Options.Reconnect.Delay(attempt++, Random.Shared);
-            LogFailure(LastError, delay);
-            try
-            {
-                await Task.Delay(delay, _node.Options.TimeProvider, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            await Task.WhenAll(serving).ConfigureAwait(false);
         }
 
         FailPending("the frontend is stopping");
+    }
+
+    /// <summary>One connection of the link: greeted, caught up, made current (ending the one before), read until it ends.</summary>
+    private async Task ServeAsync(TransportConnection connection, CancellationToken stopping)
+    {
+        try
+        {
+            var frames = connection.CreateFrameReader();
+            var backend = await GreetAsync(connection, frames, stopping).ConfigureAwait(false);
+            var previous = await CatchUpAsync(connection, backend, stopping).ConfigureAwait(false);
+            if (previous is not null)
+            {
+                await RetireAsync(previous).ConfigureAwait(false);
+            }
+
+            await ReadAsync(frames, stopping).ConfigureAwait(false);
+            if (Volatile.Read(ref _connection) == connection)
+            {
+                LastError = new IOException($"Backend {backend} closed the connection.");
+                SampleLog.LinkLost(_log, _node.Options.Name, Partition, EndPoint.ToString() ?? "?", connection.ConnectionId, LastError.Message);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // Any failure of one connection (reset, timed out, a protocol fault) is logged; the keeper connects again.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LastError = ex;
+            SampleLog.LinkLost(_log, _node.Options.Name, Partition, EndPoint.ToString() ?? "?", connection.ConnectionId, ex.Message);
+        }
+        finally
+        {
+            // Down before the connection goes, so no publisher writes to a closed one; a successor already current stays.
+            Interlocked.CompareExchange(ref _connection, null, connection);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Ends the connection a successor replaced: no writer uses it any more (they take the current one under the
+    /// write lock), so its output completes after what was written, and its read loop takes the backend's last acks
+    /// and deliveries until the backend ends its side too.
+    /// </summary>
+    private async Task RetireAsync(TransportConnection previous)
+    {
+        await _write.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await previous.Output.CompleteAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _write.Release();
+        }
+
+        SampleLog.LinkHandedOver(_log, _node.Options.Name, Partition, EndPoint.ToString() ?? "?", previous.ConnectionId, previous.DrainReason.ToString());
     }
 
     /// <summary>Hello, and the backend's Welcome within the hello timeout. A mismatched peer fails here: its first read is the transport's error.</summary>
@@ -157,7 +203,8 @@ internal sealed partial class BackendLink : IDisposable
     /// Sends the filter table, then every publish still waiting for its ack, and only then marks the link up:
     /// nothing new is written to the connection before the backend has the state it lost.
     /// </summary>
-    private async Task CatchUpAsync(TransportConnection connection, string backend, CancellationToken stopping)
+    /// <returns>The connection this one replaced, still open; null when the link was down.</returns>
+    private async Task<TransportConnection?> CatchUpAsync(TransportConnection connection, string backend, CancellationToken stopping)
     {
         await _node.Subscriptions.Lock.WaitAsync(stopping).ConfigureAwait(false);
         try
@@ -191,7 +238,7 @@ internal sealed partial class BackendLink : IDisposable
                 }
 
                 await FlushAsync(connection, stopping).ConfigureAwait(false);
-                Volatile.Write(ref _connection, connection);
+                var previous = Interlocked.Exchange(ref _connection, connection);
                 LastError = null;
                 SampleLog.Linked(_log, _node.Options.Name, backend, Partition, EndPoint.ToString() ?? "?", connection.Security.ToString(), connection.Security.PeerCertificate?.Thumbprint ?? "none", filters.Length, publishes.Length);
                 if (Interlocked.Exchange(ref _droppedWhileDown, 0) is > 0 and var dropped)
@@ -200,6 +247,7 @@ internal sealed partial class BackendLink : IDisposable
                 }
 
                 _firstLink.TrySetResult();
+                return previous;
             }
             finally
             {
@@ -310,7 +358,7 @@ internal sealed partial class BackendLink : IDisposable
         try
         {
             // A moment for the frontend that went away to come back and subscribe again.
-            await Task.Delay(_node.Options.Reconnect.Initial, _node.Options.TimeProvider, stopping).ConfigureAwait(false);
+            await Task.Delay(_node.Options.Reconnect.InitialBackoff, _node.Options.TimeProvider, stopping).ConfigureAwait(false);
             await _write.WaitAsync(stopping).ConfigureAwait(false);
             try
             {

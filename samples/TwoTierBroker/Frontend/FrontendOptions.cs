@@ -24,8 +24,13 @@ public sealed class FrontendOptions
     /// <summary>How long a backend may take to answer the Hello. Defaults to 10 seconds, the transport's handshake timeout.</summary>
     public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How the frontend waits between attempts to reach a backend.</summary>
-    public ReconnectBackoff Reconnect { get; init; } = new();
+    /// <summary>
+    /// How each backend link reconnects: the library's <see cref="ConnectionKeeper"/> with these options. gRPC's
+    /// algorithm (x1.6, jitter 0.2) from 100 ms, capped at 5 s rather than gRPC's 120 s: a restarted backend holds
+    /// publishes for its 6 s warm-up, which must outlast the longest wait of a frontend coming back. Its
+    /// <c>TimeProvider</c> is the keeper's clock.
+    /// </summary>
+    public ConnectionKeeperOptions Reconnect { get; init; } = new() { InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(5) };
 
     /// <summary>The default of <see cref="MaxPendingMessagesPerClient"/>.</summary>
     public const int DefaultMaxPendingMessagesPerClient = 10_000;

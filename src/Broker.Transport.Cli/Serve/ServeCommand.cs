@@ -30,10 +30,12 @@ internal static class ServeCommand
         var poll = CliOptions.CertPollInterval();
         var trustBundle = CliOptions.TrustBundle();
         var rootHandover = CliOptions.RootHandover();
+        var maxAge = CliOptions.Duration("--max-connection-age", "Ask each connection to drain once it is this old (plus or minus 10 %), and close it (gracefully) --drain-grace later. Off by default. Connections end before their certificates whatever this says.");
+        var drainGrace = CliOptions.Duration("--drain-grace", "How long a connection asked to drain (its certificate about to expire, its client's root removed, --max-connection-age) gets before the transport closes it. Default 30s.", allowZero: true);
 
         var command = new Command("serve", "The backend role: listen, and echo or sink what each connection sends.")
         {
-            listen, encrypt, config, certDir, mode, allowPeer, handshakeTimeout, grace, poll, trustBundle, rootHandover,
+            listen, encrypt, config, certDir, mode, allowPeer, handshakeTimeout, grace, poll, trustBundle, rootHandover, maxAge, drainGrace,
         };
         command.SetAction((parse, _) => RunAsync(
             parse.GetRequiredValue(listen),
@@ -46,13 +48,14 @@ internal static class ServeCommand
             parse.GetValue(grace) ?? DefaultGracePeriod,
             parse.GetValue(poll),
             parse.GetValue(trustBundle),
-            parse.GetValue(rootHandover)));
+            parse.GetValue(rootHandover),
+            new Lifetime(parse.GetValue(maxAge), parse.GetValue(drainGrace))));
         return command;
     }
 
     private static async Task<int> RunAsync(
         HostPort listen, EncryptInternalTraffic? encrypt, string? config, string? certDir, bool echo, string[] allowPeers,
-        TimeSpan? handshakeTimeout, TimeSpan grace, TimeSpan? pollInterval, string? trustBundle, TimeSpan? rootHandover)
+        TimeSpan? handshakeTimeout, TimeSpan grace, TimeSpan? pollInterval, string? trustBundle, TimeSpan? rootHandover, Lifetime lifetime)
     {
         using var signal = new ShutdownSignal();
         using var loggerFactory = LoggerFactory.Create(logging => logging
@@ -92,6 +95,9 @@ internal static class ServeCommand
         {
             options.HandshakeTimeout = timeout;
         }
+
+        options.MaxConnectionAge = lifetime.MaxConnectionAge ?? options.MaxConnectionAge;
+        options.DrainGrace = lifetime.DrainGrace ?? options.DrainGrace;
 
         foreach (var peer in allowPeers)
         {
@@ -141,4 +147,7 @@ internal static class ServeCommand
 
         return ExitCodes.Success;
     }
+
+    /// <summary>The connections' lifetime flags: <c>--max-connection-age</c> and <c>--drain-grace</c>, null when not given.</summary>
+    private readonly record struct Lifetime(TimeSpan? MaxConnectionAge, TimeSpan? DrainGrace);
 }

@@ -33,4 +33,7 @@ internal static partial class ServeLog
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "stopped: {Accepted} connection(s) served, {Refused} handshake(s) refused")]
     public static partial void Stopped(ILogger logger, long accepted, long refused);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "connection {ConnectionId} asked to drain ({Reason}); the transport closes it at {ClosesAt:u}")]
+    public static partial void ConnectionDraining(ILogger logger, string connectionId, Broker.Transport.Connections.ConnectionDrainReason reason, DateTimeOffset? closesAt);
 }

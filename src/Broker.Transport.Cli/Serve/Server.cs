@@ -85,6 +85,17 @@ internal sealed class Server
         long received = 0;
         long sent = 0;
         ServeLog.ConnectionOpened(_log, connection.ConnectionId, connection.RemoteEndPoint, Describe.Security(connection.Security, "client"));
+
+        // Asked to drain (a certificate about to expire, the client's root leaving the trust bundle, --max-connection-age):
+        // serve has no message boundaries to finish at, so it goes on echoing or sinking and the transport closes the
+        // connection at its bound, gracefully (close_notify, then FIN), after what was echoed.
+        using var draining = connection.DrainRequested.UnsafeRegister(
+            static state =>
+            {
+                var (log, connection) = ((ILogger, TransportConnection))state!;
+                ServeLog.ConnectionDraining(log, connection.ConnectionId, connection.DrainReason, connection.ClosesAt);
+            },
+            (_log, connection));
         try
         {
             while (true)

@@ -15,7 +15,7 @@ namespace Broker.Transport.Connections;
 /// <see cref="ConnectionResetException"/>; <see cref="Abort"/> makes them fail with
 /// <see cref="ConnectionAbortedException"/> here and resets the peer.
 /// </remarks>
-public sealed class TransportConnection : IDuplexPipe, IAsyncDisposable
+public sealed partial class TransportConnection : IDuplexPipe, IAsyncDisposable
 {
     private static long s_nextId;
     private readonly PipeConnection _transport;

@@ -11,6 +11,7 @@ public sealed class TransportConnector
     private readonly TransportConnectorOptions _options;
     private readonly IClientSecurity _security;
     private readonly ConnectionTelemetry _telemetry;
+    private readonly ConnectionLifetimes _lifetimes;
 
     /// <summary>
     /// Creates a connector. With the default options encryption is Enabled, so
@@ -26,6 +27,8 @@ public sealed class TransportConnector
             ? new TlsClientSecurity(options)
             : new PlaintextSecurity(options.Socket);
         _telemetry = new ConnectionTelemetry(backend: false, options.EncryptInternalTraffic, options.Certificates, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
+        var encrypted = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled;
+        _lifetimes = new ConnectionLifetimes(options.MaxConnectionAge, options.DrainGrace, encrypted ? options.Certificates : null, options.TimeProvider, _telemetry);
     }
 
     /// <summary>Whether this connector's connections are encrypted.</summary>
@@ -60,6 +63,7 @@ public sealed class TransportConnector
             }
 
             _telemetry.Opened(connection, started);
+            _lifetimes.Track(connection);
             return connection;
         }
         catch

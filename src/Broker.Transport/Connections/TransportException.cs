@@ -72,6 +72,32 @@ public sealed class ConnectionTruncatedException : TransportException
     }
 }
 
+/// <summary>
+/// The transport closed the connection at its lifetime bound (a leaf's expiry, the removal of the root the peer's
+/// chain ends in, or <c>MaxConnectionAge</c>) once <c>DrainGrace</c> was over: everything flushed before was sent,
+/// then the connection was closed gracefully (TLS close_notify). Flushes after that fail with this exception.
+/// </summary>
+public sealed class ConnectionDrainedException : TransportException
+{
+    /// <summary>Creates the exception with the reason for the close.</summary>
+    public ConnectionDrainedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and an inner exception.</summary>
+    public ConnectionDrainedException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public ConnectionDrainedException()
+        : base("The transport closed the connection at its lifetime bound, after the drain grace period.")
+    {
+    }
+}
+
 /// <summary>This side aborted the connection; <see cref="Exception.Message"/> carries the reason given to <c>Abort</c>.</summary>
 public sealed class ConnectionAbortedException : TransportException
 {

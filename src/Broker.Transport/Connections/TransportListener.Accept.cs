@@ -8,6 +8,7 @@ namespace Broker.Transport.Connections;
 public sealed partial class TransportListener
 {
     private readonly ConnectionTelemetry _telemetry;
+    private readonly ConnectionLifetimes _lifetimes;
     private long _handshakesFailed;
     private int _pendingHandshakes;
 
@@ -89,6 +90,7 @@ public sealed partial class TransportListener
         try
         {
             _telemetry.Opened(connection, started);
+            _lifetimes.Track(connection);
             await _ready.Writer.WriteAsync(connection, stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)

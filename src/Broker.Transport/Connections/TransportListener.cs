@@ -31,6 +31,7 @@ public sealed partial class TransportListener : IAsyncDisposable
             : new PlaintextSecurity(options.Socket);
         _handshakeSlots = new SemaphoreSlim(options.MaxPendingHandshakes, options.MaxPendingHandshakes);
         _telemetry = new ConnectionTelemetry(backend: true, options.EncryptInternalTraffic, options.Certificates, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
+        _lifetimes = new ConnectionLifetimes(options.MaxConnectionAge, options.DrainGrace, options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled ? options.Certificates : null, options.TimeProvider, _telemetry);
         LocalEndPoint = (IPEndPoint)listenSocket.LocalEndPoint!;
         _ready = Channel.CreateBounded<TransportConnection>(new BoundedChannelOptions(options.MaxQueuedConnections)
         {

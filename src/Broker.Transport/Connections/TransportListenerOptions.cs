@@ -65,6 +65,21 @@ public sealed class TransportListenerOptions
     /// <summary>How each accepted connection's socket and pipes behave.</summary>
     public SocketTransportOptions Socket { get; set; } = new();
 
+    /// <summary>
+    /// How long a connection may live, as gRPC's and Envoy's setting: when it is reached (with a jitter of plus or
+    /// minus 10 %), the connection is asked to drain (<see cref="TransportConnection.DrainRequested"/>) and closed
+    /// <see cref="DrainGrace"/> later. Defaults to <see cref="Timeout.InfiniteTimeSpan"/>: off. Whatever this says, a
+    /// connection never outlives the leaves it was set up with, nor the trust of its peer's root.
+    /// </summary>
+    public TimeSpan MaxConnectionAge { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// How long a connection asked to drain gets to finish before the transport closes it (gracefully: what was
+    /// flushed is sent, then TLS close_notify). A leaf's expiry starts the drain this long before it. Defaults to
+    /// 30 seconds (Kubernetes' default termination grace period).
+    /// </summary>
+    public TimeSpan DrainGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The clock for every timeout and for the frontend certificate's validity. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -80,6 +95,16 @@ public sealed class TransportListenerOptions
         if (MaxQueuedConnections < 1)
         {
             throw new ArgumentException($"{nameof(MaxQueuedConnections)} is {MaxQueuedConnections}; it must be at least 1.");
+        }
+
+        if (MaxConnectionAge != Timeout.InfiniteTimeSpan && MaxConnectionAge <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(MaxConnectionAge)} is {MaxConnectionAge}; it must be positive, or Timeout.InfiniteTimeSpan for no limit.");
+        }
+
+        if (DrainGrace < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(DrainGrace)} is {DrainGrace}; it must be zero or more.");
         }
 
         if (HandshakeTimeout <= TimeSpan.Zero)

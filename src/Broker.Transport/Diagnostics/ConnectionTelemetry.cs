@@ -67,6 +67,29 @@ internal sealed class ConnectionTelemetry
             (this, connection));
     }
 
+    /// <summary>A connection was asked to drain at its lifetime bound.</summary>
+    public void Draining(TransportConnection connection, ConnectionDrainReason reason, DateTimeOffset closesAt)
+    {
+        _metrics.Drain(_side, DrainTag(reason), closed: false);
+        _log.ConnectionDraining(connection.ConnectionId, connection.RemoteEndPoint, reason, closesAt);
+    }
+
+    /// <summary>A draining connection outlived its grace: the transport closes it.</summary>
+    public void DrainedClose(TransportConnection connection, ConnectionDrainReason reason)
+    {
+        _metrics.Drain(_side, DrainTag(reason), closed: true);
+        _log.ConnectionDrainedClosed(connection.ConnectionId, connection.RemoteEndPoint, reason);
+    }
+
+    private static string DrainTag(ConnectionDrainReason reason) => reason switch
+    {
+        ConnectionDrainReason.LocalCertificateExpiry => "local_certificate_expiry",
+        ConnectionDrainReason.PeerCertificateExpiry => "peer_certificate_expiry",
+        ConnectionDrainReason.PeerRootRemoved => "peer_root_removed",
+        ConnectionDrainReason.MaxConnectionAge => "max_connection_age",
+        _ => "none",
+    };
+
     /// <summary>A handshake failed: measures and logs it with its reason.</summary>
     public void Refused(EndPoint? remote, HandshakeException error, long started)
     {

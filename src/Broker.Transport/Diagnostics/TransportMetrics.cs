@@ -29,6 +29,9 @@ internal sealed partial class TransportMetrics
     private readonly Counter<long> _openedConnections;
     private readonly Counter<long> _closedConnections;
     private readonly Counter<long> _rotations;
+    private readonly Counter<long> _drains;
+    private readonly Counter<long> _keeperConnects;
+    private readonly Counter<long> _keeperFailures;
     private readonly Counter<long> _rotationFailures;
 
     private TransportMetrics(Meter meter)
@@ -43,6 +46,9 @@ internal sealed partial class TransportMetrics
         _activeConnections = meter.CreateUpDownCounter<long>("broker.transport.connections.active", unit: "{connection}", description: "Connections open now.");
         _openedConnections = meter.CreateCounter<long>("broker.transport.connections.opened", unit: "{connection}", description: "Connections set up and handed to the application.");
         _closedConnections = meter.CreateCounter<long>("broker.transport.connections.closed", unit: "{connection}", description: "Connections finished both ways, by how the peer's stream ended: clean, truncated (a TLS stream cut without close_notify), reset, aborted, mismatch, refused, failed.");
+        _drains = meter.CreateCounter<long>("broker.transport.connections.drains", unit: "{connection}", description: "Connections asked to drain at their lifetime bound, by reason (leaf expiry, peer root removed, max connection age), and by whether the transport had to close them when DrainGrace ran out.");
+        _keeperConnects = meter.CreateCounter<long>("broker.transport.keeper.connects", unit: "{connection}", description: "Connections a connection keeper opened, by cause: first, reconnect (the previous one ended without draining), hand_over (the successor of a draining one).");
+        _keeperFailures = meter.CreateCounter<long>("broker.transport.keeper.connect.failures", unit: "{attempt}", description: "A connection keeper's failed attempts to connect, each followed by a backoff.");
         _rotations = meter.CreateCounter<long>("broker.transport.certificate.rotations", unit: "{rotation}", description: "Certificates replaced by a new one: renewals, root rollovers, Secret reloads, trust bundle changes and root handover steps.");
         _rotationFailures = meter.CreateCounter<long>("broker.transport.certificate.rotation.failures", unit: "{failure}", description: "Failed rotation attempts; the last good certificate stays in use.");
         meter.CreateObservableCounter("broker.transport.bytes.sent", ObserveBytesSent, unit: "By", description: "Application bytes sent (before encryption).");
@@ -91,6 +97,16 @@ internal sealed partial class TransportMetrics
         _closedConnections.Add(1, new(Tags.Side, side), new(Tags.Encryption, encryption), new(Tags.End, end));
     }
 
+    /// <summary>A connection was asked to drain (<paramref name="closed"/> false), or closed by the transport when its grace ran out (true).</summary>
+    public void Drain(string side, string reason, bool closed)
+        => _drains.Add(1, new(Tags.Side, side), new(Tags.DrainReason, reason), new(Tags.DrainStep, closed ? "closed" : "requested"));
+
+    /// <summary>A connection keeper opened a connection, for <paramref name="cause"/>: first, reconnect or hand_over.</summary>
+    public void KeeperConnected(string cause) => _keeperConnects.Add(1, new KeyValuePair<string, object?>(Tags.KeeperCause, cause));
+
+    /// <summary>A connection keeper's attempt failed.</summary>
+    public void KeeperConnectFailed() => _keeperFailures.Add(1);
+
     /// <summary>A certificate was replaced. <paramref name="side"/> is null when the source does not know it (a Secret folder).</summary>
     public void Rotated(string source, string kind, string? side)
         => _rotations.Add(1, CertificateTags(source, kind, side));
@@ -128,6 +144,9 @@ internal sealed partial class TransportMetrics
         public const string CertificateKind = "broker.transport.certificate.kind";
         public const string End = "broker.transport.connection.end";
         public const string HandoverStep = "broker.transport.certificate.handover.step";
+        public const string DrainReason = "broker.transport.drain.reason";
+        public const string DrainStep = "broker.transport.drain.step";
+        public const string KeeperCause = "broker.transport.keeper.cause";
 
         public const string Backend = "backend";
         public const string Frontend = "frontend";

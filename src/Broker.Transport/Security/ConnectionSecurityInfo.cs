@@ -7,10 +7,11 @@ namespace Broker.Transport.Security;
 public sealed class ConnectionSecurityInfo
 {
     /// <summary>The description of a plaintext connection.</summary>
-    public static readonly ConnectionSecurityInfo Plaintext = new(false, SslProtocols.None, null, null, null);
+    public static readonly ConnectionSecurityInfo Plaintext = new(false, SslProtocols.None, null, null, null, null);
 
-    internal ConnectionSecurityInfo(bool isEncrypted, SslProtocols protocol, TlsCipherSuite? cipherSuite, PeerCertificateInfo? peerCertificate, long? localCertificateVersion)
+    internal ConnectionSecurityInfo(bool isEncrypted, SslProtocols protocol, TlsCipherSuite? cipherSuite, PeerCertificateInfo? peerCertificate, long? localCertificateVersion, DateTimeOffset? localCertificateNotAfter)
     {
+        LocalCertificateNotAfter = localCertificateNotAfter;
         IsEncrypted = isEncrypted;
         Protocol = protocol;
         CipherSuite = cipherSuite;
@@ -32,6 +33,9 @@ public sealed class ConnectionSecurityInfo
 
     /// <summary>The version of this side's credentials the handshake used; null for plaintext.</summary>
     public long? LocalCertificateVersion { get; }
+
+    /// <summary>When the leaf this side presented stops being valid; null for plaintext. The connection ends before it does.</summary>
+    public DateTimeOffset? LocalCertificateNotAfter { get; }
 
     /// <inheritdoc />
     public override string ToString() => IsEncrypted ? $"{Protocol} {CipherSuite} peer {PeerCertificate}" : "plaintext";

@@ -10,9 +10,10 @@ public sealed class PeerCertificateInfo
 {
     private const string SubjectAlternativeNameOid = "2.5.29.17";
 
-    private PeerCertificateInfo(X509Certificate2 certificate, IReadOnlyList<string> dnsNames, IReadOnlyList<string> uris, IReadOnlyList<IPAddress> ipAddresses)
+    private PeerCertificateInfo(X509Certificate2 certificate, IReadOnlyList<string> dnsNames, IReadOnlyList<string> uris, IReadOnlyList<IPAddress> ipAddresses, ChainRoot? root)
     {
         Certificate = certificate;
+        Root = root;
         DnsNames = dnsNames;
         Uris = uris;
         IPAddresses = ipAddresses;
@@ -42,8 +43,17 @@ public sealed class PeerCertificateInfo
     /// <summary>When the certificate starts being valid.</summary>
     public DateTimeOffset NotBefore => new(Certificate.NotBefore.ToUniversalTime(), TimeSpan.Zero);
 
+    /// <summary>
+    /// The root of the trust bundle that the peer's chain ended in when it was verified; null for a certificate read
+    /// outside a handshake (<see cref="From(X509Certificate2)"/>). A connection lasts no longer than this root's trust.
+    /// </summary>
+    public ChainRoot? Root { get; }
+
     /// <summary>Reads the names out of <paramref name="certificate"/>.</summary>
-    public static PeerCertificateInfo From(X509Certificate2 certificate)
+    public static PeerCertificateInfo From(X509Certificate2 certificate) => From(certificate, null);
+
+    /// <summary>Reads the names out of a verified peer's <paramref name="certificate"/>, whose chain ended in <paramref name="root"/>.</summary>
+    internal static PeerCertificateInfo From(X509Certificate2 certificate, ChainRoot? root)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         var dns = new List<string>();
@@ -57,7 +67,7 @@ public sealed class PeerCertificateInfo
             }
         }
 
-        return new PeerCertificateInfo(certificate, dns, uris, ips);
+        return new PeerCertificateInfo(certificate, dns, uris, ips, root);
     }
 
     /// <summary>

@@ -62,13 +62,13 @@ internal static class PeerVerifier
 
         var usage = role == PeerRole.Backend ? new Usage(ServerAuthOid, "server authentication", "server auth") : new Usage(ClientAuthOid, "client authentication", "client auth");
         var who = $"The {peer}'s certificate {CertificateText.Escape(leaf.Subject)}";
-        var refusal = CheckChain(leaf, intermediates, trustBundle, usage, now, who) ?? CheckLeaf(leaf, usage, who);
+        var refusal = CheckChain(leaf, intermediates, trustBundle, usage, now, who, out var root) ?? CheckLeaf(leaf, usage, who);
         if (refusal is not null)
         {
             return refusal;
         }
 
-        var info = PeerCertificateInfo.From(leaf);
+        var info = PeerCertificateInfo.From(leaf, root);
         return role == PeerRole.Backend ? CheckBackendIdentity(info, identity) : CheckFrontendIdentity(info, identity);
     }
 
@@ -173,9 +173,10 @@ internal static class PeerVerifier
     private static string Roots(X509Certificate2Collection trustBundle)
         => CertificateText.List(trustBundle.Select(r => r.Subject), "; ", RootsNamed);
 
-    /// <summary>The chain failure as a sentence, or null when it holds.</summary>
-    private static PeerVerdict? CheckChain(X509Certificate2 leaf, X509Certificate2Collection intermediates, X509Certificate2Collection trustBundle, Usage usage, DateTimeOffset now, string who)
+    /// <summary>The chain failure as a sentence, or null when it holds; then <paramref name="root"/> is the root it ended in.</summary>
+    private static PeerVerdict? CheckChain(X509Certificate2 leaf, X509Certificate2Collection intermediates, X509Certificate2Collection trustBundle, Usage usage, DateTimeOffset now, string who, out ChainRoot? root)
     {
+        root = null;
         if (trustBundle.Count == 0)
         {
             return PeerVerdict.Refuse(HandshakeFailureReason.UntrustedChain, $"{who} cannot be trusted: this side's trust bundle is empty.");
@@ -190,6 +191,8 @@ internal static class PeerVerifier
         {
             if (chain.Build(leaf))
             {
+                // Kept as text: the chain's certificates are disposed below, and the connection outlives the bundle's.
+                root = ChainRoot.Of(chain.ChainElements[^1].Certificate);
                 return null;
             }
 

@@ -53,7 +53,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
             var transport = new ReadGatedStream(new NetworkStream(socket, ownsSocket: false));
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             await ssl.AuthenticateAsClientAsync(CreateOptions(credentials, expected, failure), linked.Token).ConfigureAwait(false);
-            var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, credentials.Version);
+            var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, credentials.Version, credentials.NotAfter);
             return new TransportConnection(TlsPipe.Start(socket, ssl, transport, isClient: true, _options.Socket), info);
         }
         catch (Exception ex)

@@ -55,18 +55,20 @@ internal sealed class TlsServerSecurity : IServerSecurity
             var transport = new ReadGatedStream(new NetworkStream(socket, ownsSocket: false));
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             long version = 0;
+            DateTimeOffset notAfter = default;
             await ssl.AuthenticateAsServerAsync(
                 (stream, hello, state, ct) =>
                 {
                     // Held until the handshake is over, so a rotation cannot dispose the leaf it is presenting.
                     var credentials = held = AcquireCredentials();
                     version = credentials.Version;
+                    notAfter = credentials.NotAfter;
                     return ValueTask.FromResult(CreateOptions(credentials, failure));
                 },
                 null,
                 linked.Token).ConfigureAwait(false);
 
-            var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, version);
+            var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, version, notAfter);
             return new TransportConnection(TlsPipe.Start(socket, ssl, transport, isClient: false, _options.Socket), info);
         }
         catch (Exception ex)

@@ -89,10 +89,10 @@ internal abstract partial class PipeConnection
         public override long UnflushedBytes => inner.UnflushedBytes;
 
         public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
-            => owner.AbortReason is { } reason ? ValueTask.FromException<FlushResult>(reason) : inner.FlushAsync(cancellationToken);
+            => (owner.AbortReason ?? (Exception?)owner.CloseReason) is { } reason ? ValueTask.FromException<FlushResult>(reason) : inner.FlushAsync(cancellationToken);
 
         public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
-            => owner.AbortReason is { } reason ? ValueTask.FromException<FlushResult>(reason) : inner.WriteAsync(source, cancellationToken);
+            => (owner.AbortReason ?? (Exception?)owner.CloseReason) is { } reason ? ValueTask.FromException<FlushResult>(reason) : inner.WriteAsync(source, cancellationToken);
 
         public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
 

@@ -240,12 +240,20 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
         var reader = OutputPipe.Reader;
         try
         {
+            var closing = false;
             while (true)
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 if (result.IsCanceled)
                 {
-                    return null;
+                    // An abort or a dead receive side stops at once; the transport's close (CloseAsync) sends what
+                    // was flushed first.
+                    if (CloseReason is null || AbortReason is not null || SendError is not null)
+                    {
+                        return null;
+                    }
+
+                    closing = true;
                 }
 
                 var buffer = result.Buffer;
@@ -257,7 +265,7 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
                 }
 
                 reader.AdvanceTo(buffer.Start);
-                if (result.IsCompleted && buffer.IsEmpty)
+                if ((result.IsCompleted || closing) && buffer.IsEmpty)
                 {
                     break;
                 }
@@ -268,7 +276,8 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
                 await HalfCloseAsync().ConfigureAwait(false);
             }
 
-            return null;
+            // The application's later flushes fail with the transport's reason instead of vanishing.
+            return closing ? CloseReason : null;
         }
         catch (Exception ex)
         {

@@ -55,6 +55,51 @@ public class HostedTransportTests
     }
 
     [Fact(Timeout = TestTimeouts.Hang)]
+    public async Task MaxConnectionAge_and_DrainGrace_from_configuration_bound_both_sides_connections()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var host = Build(new()
+        {
+            ["BrokerTransport:Listen"] = "127.0.0.1:0",
+            ["BrokerTransport:MaxConnectionAge"] = "00:10:00",
+            ["BrokerTransport:DrainGrace"] = "00:00:05",
+        });
+        await host.StartAsync(ct);
+        var listener = host.Services.GetRequiredService<TransportListener>();
+        var opened = DateTimeOffset.UtcNow;
+        await using var frontend = await host.Services.GetRequiredService<TransportConnector>().ConnectAsync(listener.LocalEndPoint, ct).AsTask().Guarded(ct);
+        await using var backend = await listener.AcceptAsync(ct).AsTask().Guarded(ct);
+
+        // The embedded issuer's leaves last far longer: the age (plus or minus 10 %) and the grace after it bound each side.
+        foreach (var side in new[] { frontend, backend! })
+        {
+            Assert.InRange(side.ClosesAt!.Value - opened, TimeSpan.FromMinutes(9) + TimeSpan.FromSeconds(4), TimeSpan.FromMinutes(11) + TimeSpan.FromSeconds(6));
+        }
+
+        await host.StopAsync(ct);
+    }
+
+    [Fact(Timeout = TestTimeouts.Hang)]
+    public async Task A_zero_MaxConnectionAge_and_a_negative_DrainGrace_are_refused_at_start()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var host = Build(new()
+        {
+            ["BrokerTransport:Listen"] = "127.0.0.1:0",
+            ["BrokerTransport:MaxConnectionAge"] = "00:00:00",
+            ["BrokerTransport:DrainGrace"] = "-00:00:01",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(ct));
+        Assert.Equal(
+            [
+                "MaxConnectionAge is 00:00:00; it must be positive, or left out for no limit.",
+                "DrainGrace is -00:00:01; it must be zero or more.",
+            ],
+            error.Failures);
+    }
+
+    [Fact(Timeout = TestTimeouts.Hang)]
     public async Task A_host_refuses_to_start_on_an_invalid_broker_config_file_with_the_parsers_message()
     {
         var ct = TestContext.Current.CancellationToken;

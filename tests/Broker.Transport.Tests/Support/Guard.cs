@@ -34,6 +34,19 @@ internal static class Guard
         }
     }
 
+    /// <summary>Waits for <paramref name="task"/>, bounded by the hang guard; a hang fails with a message that names <paramref name="what"/>.</summary>
+    public static async Task Within(this Task task, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await task.WaitAsync(HangTimeout, cancellationToken);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"Waited {HangTimeout.TotalSeconds:0} s for {what}.", ex);
+        }
+    }
+
     /// <summary>A task that completes when <paramref name="token"/> fires.</summary>
     public static Task WhenCanceled(this CancellationToken token)
     {

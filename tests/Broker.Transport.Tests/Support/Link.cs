@@ -23,6 +23,9 @@ internal sealed class Link : IAsyncDisposable
 
     public TransportConnection Server { get; }
 
+    /// <summary>The frame reader of <paramref name="side"/> (the client or the server): a pipe has one reader.</summary>
+    public FrameReader ReaderOf(TransportConnection side) => side == Client ? _clientReader : _serverReader;
+
     /// <summary>The thumbprint (SHA-1, as <c>X509Certificate2.Thumbprint</c>) of the certificate the client saw.</summary>
     public string BackendSeenByClient => Client.Security.PeerCertificate?.Certificate.Thumbprint ?? "none";
 

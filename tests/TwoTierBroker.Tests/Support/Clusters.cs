@@ -1,5 +1,6 @@
 using System.Net;
 using Broker.Transport.Configuration;
+using Broker.Transport.Connections;
 using Broker.Transport.Security;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -21,7 +22,7 @@ internal static class Clusters
         Transport = options.Transport,
         Name = options.Name,
         PublishTimeout = TimeSpan.FromSeconds(30),
-        Reconnect = new ReconnectBackoff { Initial = TimeSpan.FromMilliseconds(50), Max = TimeSpan.FromMilliseconds(500) },
+        Reconnect = new ConnectionKeeperOptions { InitialBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromMilliseconds(500) },
     };
 
     public static async Task<(LocalCluster Cluster, FakeLogCollector Logs)> StartAsync(EncryptInternalTraffic mode, int frontends = 2, int backends = 2)
