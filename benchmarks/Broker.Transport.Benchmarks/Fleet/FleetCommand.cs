@@ -91,6 +91,7 @@ internal static class FleetCommand
             }
         }
 
+        Console.WriteLine("* after each stream's first connect, which a fresh process's warm-up (JIT, OpenSSL's first handshake) slows; handshakes count the links' and the probes', failed ones those the frontends saw refused (at connect or at the first read).");
         foreach (var row in rows.Where(r => r.Errors.Count > 0))
         {
             Console.WriteLine();

@@ -82,6 +82,7 @@ internal sealed class FleetFrontend
     private async Task LinkAsync(ConnectionKeeper keeper, Stream stream, CancellationToken stopping)
     {
         var connecting = Stopwatch.GetTimestamp();
+        var first = true;
         keeper.StateChanged += (_, e) =>
         {
             if (e.State == ConnectionKeeperState.Connecting)
@@ -90,7 +91,8 @@ internal sealed class FleetFrontend
             }
             else if (e.State == ConnectionKeeperState.Ready)
             {
-                Connected(Stopwatch.GetElapsedTime(connecting));
+                Connected(Stopwatch.GetElapsedTime(connecting), timed: !first);
+                first = false;
             }
             else if (e.State == ConnectionKeeperState.BackingOff && e.Error is { } error)
             {
@@ -187,9 +189,10 @@ internal sealed class FleetFrontend
     private async Task ProbeAsync(IReadOnlyList<Stream> streams, CancellationToken stopping)
     {
         var connectors = streams.Select(s => Connector(s.ServerName)).ToList();
-        while (!stopping.IsCancellationRequested)
+        for (var round = 0; !stopping.IsCancellationRequested; round++)
         {
-            await Task.WhenAll(streams.Select((s, j) => ProbeOnceAsync(connectors[j], s)));
+            var timed = round > 0;
+            await Task.WhenAll(streams.Select((s, j) => ProbeOnceAsync(connectors[j], s, timed)));
             try
             {
                 await Task.Delay(_settings.ProbeEvery, stopping);
@@ -201,7 +204,7 @@ internal sealed class FleetFrontend
         }
     }
 
-    private async Task ProbeOnceAsync(TransportConnector connector, Stream stream)
+    private async Task ProbeOnceAsync(TransportConnector connector, Stream stream, bool timed)
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -216,7 +219,7 @@ internal sealed class FleetFrontend
             }
 
             await connection.Output.CompleteAsync();
-            Connected(elapsed);
+            Connected(elapsed, timed);
         }
         catch (Exception ex) when (ex is TransportException or InvalidDataException or TimeoutException)
         {
@@ -224,12 +227,13 @@ internal sealed class FleetFrontend
         }
     }
 
-    private void Connected(TimeSpan took)
+    /// <summary>A handshake succeeded; <paramref name="timed"/> false for a stream's first, which a fresh process's warm-up (JIT, OpenSSL) slows.</summary>
+    private void Connected(TimeSpan took, bool timed)
     {
         Interlocked.Increment(ref _handshakes);
         lock (_slowestGate)
         {
-            _slowest = took > _slowest ? took : _slowest;
+            _slowest = timed && took > _slowest ? took : _slowest;
         }
     }
 

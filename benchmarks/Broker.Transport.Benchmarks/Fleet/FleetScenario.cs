@@ -55,7 +55,7 @@ internal sealed record FleetRow(
         SlowestConnectMs.ToString("0", CultureInfo.InvariantCulture) + " ms",
     ];
 
-    public static readonly string[] Headers = ["scenario", "ran", "handshakes", "failed handshakes", "frames sent", "frames verified", "lost or corrupt", "drains", "reconnects", "hand-overs", "slowest connect"];
+    public static readonly string[] Headers = ["scenario", "ran", "handshakes", "failed handshakes", "frames sent", "frames verified", "lost or corrupt", "drains", "reconnects", "hand-overs", "slowest connect*"];
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }
