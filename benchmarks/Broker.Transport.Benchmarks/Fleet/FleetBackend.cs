@@ -22,7 +22,8 @@ internal sealed class FleetBackend
 
     public static async Task<PodReport> RunAsync(PodSettings settings, Task stop)
     {
-        using var source = SecretFolderCertificateSource.Open(settings.Secret, settings.SourceOptions());
+        using var logs = PodSettings.Logs();
+        using var source = SecretFolderCertificateSource.Open(settings.Secret, settings.SourceOptions(logs));
         await using var listener = TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new TransportListenerOptions
         {
             Certificates = source,

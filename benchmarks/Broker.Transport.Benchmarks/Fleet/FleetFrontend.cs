@@ -34,7 +34,8 @@ internal sealed class FleetFrontend
 
     public static async Task<PodReport> RunAsync(PodSettings settings, Task stop)
     {
-        using var source = SecretFolderCertificateSource.Open(settings.Secret, settings.SourceOptions());
+        using var logs = PodSettings.Logs();
+        using var source = SecretFolderCertificateSource.Open(settings.Secret, settings.SourceOptions(logs));
         var frontend = new FleetFrontend(settings, source);
         Console.WriteLine("ready");
         using var stopping = new CancellationTokenSource();

@@ -86,6 +86,15 @@ internal sealed class FleetProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The pod's warnings and errors on standard error (its certificate source's refusals, a handover cut short).</summary>
+    public IEnumerable<string> Warnings()
+    {
+        lock (_errors)
+        {
+            return [.. _errors.ToString().Split('\n').Where(l => l.Contains("warn:", StringComparison.Ordinal) || l.Contains("fail:", StringComparison.Ordinal) || l.Contains("crit:", StringComparison.Ordinal)).Select(l => $"{Settings.Name}: {l.Trim()}")];
+        }
+    }
+
     private string Errors()
     {
         lock (_errors)

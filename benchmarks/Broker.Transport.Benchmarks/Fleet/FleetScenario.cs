@@ -89,13 +89,24 @@ internal sealed class FleetRun
         using var certManager = new CertManager(timings.LeafDuration);
         var run = new FleetRun(scenario, timings, certManager);
         var processes = new List<FleetProcess>();
+
+        // cert-manager renews from the moment the first pod's Secret exists: pods take seconds to start on a loaded
+        // machine, longer than the first leaves would last otherwise.
+        using var stopRenewing = new CancellationTokenSource();
+        var renewing = Task.CompletedTask;
         try
         {
             var clock = Stopwatch.StartNew();
             var backendPorts = new List<(string, int)>();
             for (var j = 0; j < backends; j++)
             {
-                var (process, ready) = await FleetProcess.StartAsync(run.Mount(root, backend: true, j, []));
+                var pod = run.Mount(root, backend: true, j, []);
+                if (j == 0)
+                {
+                    renewing = run.RenewAsync(stopRenewing.Token);
+                }
+
+                var (process, ready) = await FleetProcess.StartAsync(pod);
                 processes.Add(process);
                 backendPorts.Add((PodSettings.BackendName(j), int.Parse(ready["ready ".Length..], CultureInfo.InvariantCulture)));
             }
@@ -103,12 +114,10 @@ internal sealed class FleetRun
             var starting = Enumerable.Range(0, frontends).Select(i => FleetProcess.StartAsync(run.Mount(root, backend: false, i, backendPorts))).ToList();
             processes.AddRange((await Task.WhenAll(starting)).Select(p => p.Process));
 
-            using var stopRenewing = new CancellationTokenSource();
-            var renewing = run.RenewAsync(stopRenewing.Token);
             await run.DriveAsync();
             await stopRenewing.CancelAsync();
             await renewing;
-            await Task.WhenAll(run._pods.Select(p => p.Secret.SettledAsync()).Concat(run._pods.Where(p => p.Bundle is not null).Select(p => p.Bundle!.SettledAsync())));
+            await Task.WhenAll(run.Pods().Select(p => p.Secret.SettledAsync()).Concat(run.Pods().Where(p => p.Bundle is not null).Select(p => p.Bundle!.SettledAsync())));
 
             // Frontends first, so that every frame they sent is answered; then the backends' counts.
             var reports = new List<PodReport>();
@@ -122,10 +131,12 @@ internal sealed class FleetRun
                 reports.Add(await process.StopAsync());
             }
 
-            return Row(scenario, clock.Elapsed, reports[..frontends], reports[frontends..]);
+            return Row(scenario, clock.Elapsed, reports[..frontends], reports[frontends..], [.. processes.SelectMany(p => p.Warnings())]);
         }
         finally
         {
+            await stopRenewing.CancelAsync();
+            await renewing;
             foreach (var process in processes)
             {
                 await process.DisposeAsync();
@@ -135,7 +146,7 @@ internal sealed class FleetRun
         }
     }
 
-    private static FleetRow Row(FleetScenario scenario, TimeSpan took, List<PodReport> frontends, List<PodReport> backends) => new(
+    private static FleetRow Row(FleetScenario scenario, TimeSpan took, List<PodReport> frontends, List<PodReport> backends, List<string> warnings) => new(
         scenario,
         took,
         frontends.Sum(f => f.Handshakes),
@@ -147,7 +158,7 @@ internal sealed class FleetRun
         frontends.Sum(f => f.Reconnects),
         frontends.Sum(f => f.HandOvers),
         frontends.Count == 0 ? 0 : frontends.Max(f => f.SlowestConnectMs),
-        [.. frontends.Concat(backends).SelectMany(p => p.Errors.Select(e => $"{p.Pod}: {e}")).Take(12)]);
+        [.. warnings.Take(8).Concat(backends.Concat(frontends).SelectMany(p => p.Errors.Select(e => $"{p.Pod}: {e}")).Take(12))]);
 
     /// <summary>A pod's folders, mounted with their first content, and its settings.</summary>
     private PodSettings Mount(string root, bool backend, int index, IReadOnlyList<(string, int)> backends)
@@ -158,8 +169,20 @@ internal sealed class FleetRun
         var pod = new PodSettings(backend, index, secret.Folder, bundle?.Folder, _timings.Poll, RootHandover, _timings.DrainGrace, _timings.ProbeEvery, _timings.FrameEvery, backends);
         secret.Mount(_certManager.Issue(pod));
         bundle?.Mount(CertManager.Bundle(_certManager.Issuer));
-        _pods.Add((pod, secret, bundle));
+        lock (_pods)
+        {
+            _pods.Add((pod, secret, bundle));
+        }
+
         return pod;
+    }
+
+    private (PodSettings Pod, Kubelet Secret, Kubelet? Bundle)[] Pods()
+    {
+        lock (_pods)
+        {
+            return [.. _pods];
+        }
     }
 
     /// <summary>cert-manager renews every pod's leaf every RenewEvery, from whichever CA issues now.</summary>
@@ -180,7 +203,7 @@ internal sealed class FleetRun
 
     private void RenewAll()
     {
-        foreach (var (pod, secret, _) in _pods)
+        foreach (var (pod, secret, _) in Pods())
         {
             secret.Publish(_certManager.Issue(pod));
         }
@@ -188,7 +211,7 @@ internal sealed class FleetRun
 
     private void PublishBundle(params System.Security.Cryptography.X509Certificates.X509Certificate2[] roots)
     {
-        foreach (var (_, _, bundle) in _pods)
+        foreach (var (_, _, bundle) in Pods())
         {
             bundle!.Publish(CertManager.Bundle(roots));
         }

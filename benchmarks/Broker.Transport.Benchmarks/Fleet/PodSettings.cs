@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Broker.Transport.Certificates;
+using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.Benchmarks.Fleet;
 
@@ -24,7 +25,18 @@ internal sealed record PodSettings(
 
     public static string FrontendName(int index) => $"frontend-{index}.broker.svc";
 
-    public SecretFolderOptions SourceOptions() => new() { PollInterval = Poll, RootHandover = RootHandover, TrustBundlePath = Bundle };
+    public SecretFolderOptions SourceOptions(ILoggerFactory logs) => new() { PollInterval = Poll, RootHandover = RootHandover, TrustBundlePath = Bundle, LoggerFactory = logs };
+
+    /// <summary>The pod's log on standard error: the certificate source's reloads, refusals and handover steps, for the orchestrator to show.</summary>
+    public static ILoggerFactory Logs() => LoggerFactory.Create(logging => logging
+        .AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.UseUtcTimestamp = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+        .SetMinimumLevel(LogLevel.Information));
 
     public static IEnumerable<IPEndPoint> Endpoints(PodSettings settings) => settings.Backends.Select(b => new IPEndPoint(IPAddress.Loopback, b.Port));
 
