@@ -10,7 +10,8 @@ namespace Broker.Transport.Benchmarks;
 /// unless every frame came back intact (see <see cref="Soak"/>);
 /// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>);
 /// <c>pingpong</c> times round trips outside BenchmarkDotNet (see <see cref="LatencyProbe"/>);
-/// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>).
+/// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>);
+/// <c>fleet</c> runs many pods as processes under certificate rotations (see <see cref="Fleet.FleetCommand"/>).
 /// Anything else goes to BenchmarkDotNet's switcher (for example <c>--filter '*Throughput*' --job short</c>,
 /// or <c>--filter '*' --job dry --inProcess</c> in CI). The exit code is non-zero when a benchmark fails or a
 /// filter matches none, so a dry run in CI catches rot.
@@ -40,6 +41,16 @@ internal static class Program
         }
 
         if (args.Length > 0 && args[0] == "soak") return await Soak.RunAsync(args[1..]);
+
+        if (args.Length > 0 && args[0] == "fleet")
+        {
+            return await Fleet.FleetCommand.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == Fleet.FleetPod.Command)
+        {
+            return await Fleet.FleetPod.RunAsync(args[1..]);
+        }
 
         if (args.Length > 0 && args[0] == "handshakes")
         {

@@ -26,11 +26,11 @@ internal static class Soak
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var duration = Option(args, "--duration", TimeSpan.FromMinutes(10));
-        var connections = (int)Option(args, "--connections", 8);
-        var rate = Option(args, "--rate", 500);
-        var leafEvery = Option(args, "--leaf-every", TimeSpan.FromSeconds(3));
-        var rootEvery = Option(args, "--root-every", TimeSpan.FromSeconds(15));
+        var duration = Arguments.Duration(args, "--duration", TimeSpan.FromMinutes(10));
+        var connections = (int)Arguments.Number(args, "--connections", 8);
+        var rate = Arguments.Number(args, "--rate", 500);
+        var leafEvery = Arguments.Duration(args, "--leaf-every", TimeSpan.FromSeconds(3));
+        var rootEvery = Arguments.Duration(args, "--root-every", TimeSpan.FromSeconds(15));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"soak: {duration.TotalSeconds:0} s, {connections} streams at {rate} frames/s each, Enabled, new leaves every {leafEvery.TotalSeconds:0.#} s, new root every {rootEvery.TotalSeconds:0.#} s"));
 
         using var issuer = TlsLoopback.StartIssuer();
@@ -298,12 +298,6 @@ internal static class Soak
 
         return Sizes[0];
     }
-
-    private static TimeSpan Option(string[] args, string name, TimeSpan fallback)
-        => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? GoDuration.Parse(args[i + 1]) : fallback;
-
-    private static long Option(string[] args, string name, long fallback)
-        => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? long.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
 
     /// <summary>The counts, shared by every connection of the run.</summary>
     private sealed class Totals

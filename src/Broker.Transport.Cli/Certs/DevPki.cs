@@ -197,13 +197,16 @@ internal static class DevPki
         using var key = CreateKey(profile.Algorithm);
         var notBefore = now - Backdate < issuer.NotBefore.ToUniversalTime() ? new DateTimeOffset(issuer.NotBefore.ToUniversalTime()) : now - Backdate;
         using var leaf = CertificateIssuance.IssueLeaf(issuer, key, profile.ToSpec(notBefore, now - Backdate + profile.Lifetime));
-        SecretFolderWriter.Write(folder,
-        [
-            new SecretFile(PemCredentials.CertificateFileName, leaf.ExportCertificatePem() + "\n"),
-            new SecretFile(PemCredentials.KeyFileName, KeyPem(leaf), OwnerOnly: true),
-            new SecretFile(PemCredentials.TrustBundleFileName, trust),
-        ]);
+        SecretFolderWriter.Write(folder, SecretFiles(leaf, trust));
     }
+
+    /// <summary>A TLS Secret's files, as cert-manager writes them: the leaf, its key (owner only) and <paramref name="trust"/> as ca.crt.</summary>
+    public static SecretFile[] SecretFiles(X509Certificate2 leaf, string trust) =>
+    [
+        new SecretFile(PemCredentials.CertificateFileName, leaf.ExportCertificatePem() + "\n"),
+        new SecretFile(PemCredentials.KeyFileName, KeyPem(leaf), OwnerOnly: true),
+        new SecretFile(PemCredentials.TrustBundleFileName, trust),
+    ];
 
     private static X509Certificate2 LoadCa(string dir)
     {
