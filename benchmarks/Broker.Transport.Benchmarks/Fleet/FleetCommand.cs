@@ -95,7 +95,7 @@ internal static class FleetCommand
         foreach (var row in rows.Where(r => r.Errors.Count > 0))
         {
             Console.WriteLine();
-            Console.WriteLine($"{FleetRow.Name(row.Scenario)}, first errors:");
+            Console.WriteLine($"{FleetRow.Name(row.Scenario)}, first warnings and errors (the pods' own log warnings, then what they counted):");
             foreach (var error in row.Errors)
             {
                 Console.WriteLine("  " + error);
