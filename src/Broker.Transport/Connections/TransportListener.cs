@@ -27,7 +27,12 @@ public sealed partial class TransportListener : IAsyncDisposable
         _listenSocket = listenSocket;
         _options = options;
         _security = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled
-            ? new TlsServerSecurity(options)
+            ? new TlsServerSecurity(
+                new TlsSettings(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket),
+                // Typed once, at start (Validate has refused an entry that is not an identity).
+                PeerIdentityPolicy.ForFrontends(
+                    [.. options.AllowedClientIdentities.Select(a => PeerIdentity.Parse(a, nameof(TransportListenerOptions.AllowedClientIdentities)))],
+                    options.AuthorizeClient))
             : new PlaintextSecurity(options.Socket);
         _handshakeSlots = new SemaphoreSlim(options.MaxPendingHandshakes, options.MaxPendingHandshakes);
         _telemetry = new ConnectionTelemetry(backend: true, options.EncryptInternalTraffic, options.Certificates, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
