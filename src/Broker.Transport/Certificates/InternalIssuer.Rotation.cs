@@ -1,4 +1,3 @@
-using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Certificates;
 
@@ -77,8 +76,8 @@ public sealed partial class InternalIssuer
                 // Backs off as a leaf renewal does, so a persistent fault (say, no entropy or a broken
                 // crypto provider) does not spin a core making roots that fail.
                 _rootFailures++;
-                _log.RootRolloverFailed(old.Certificate.Thumbprint, ex.Message);
-                _metrics.RotationFailed(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Root, side: null);
+                _events.RootRolloverFailed(old.Certificate.Thumbprint, ex.Message);
+                _events.RotationFailed(CertificateTags.Issuer, CertificateTags.Root, side: null);
                 _rootTimer.Change(_options.RetryDelayAfter(_rootFailures), Timeout.InfiniteTimeSpan);
                 return;
             }
@@ -87,8 +86,8 @@ public sealed partial class InternalIssuer
 
             _root = next;
             _retiring.Add(old);
-            _log.RootRolloverStarted(old.Certificate.Thumbprint, next.Certificate.Thumbprint, old.LastLeafExpiry);
-            _metrics.Rotated(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Root, side: null);
+            _events.RootRolloverStarted(old.Certificate.Thumbprint, next.Certificate.Thumbprint, old.LastLeafExpiry);
+            _events.Rotated(CertificateTags.Issuer, CertificateTags.Root, side: null);
 
             // First every side trusts both roots, with its current leaf; only then do leaves from the new
             // root appear, so no handshake ever meets a leaf its peer's bundle does not cover.
@@ -119,7 +118,7 @@ public sealed partial class InternalIssuer
                 var done = root.LastLeafExpiry <= now;
                 if (done)
                 {
-                    _log.RootRetired(root.Certificate.Thumbprint);
+                    _events.RootRetired(root.Certificate.Thumbprint);
                 }
 
                 return done;
