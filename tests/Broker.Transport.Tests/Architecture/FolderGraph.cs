@@ -12,7 +12,11 @@ namespace Broker.Transport.Tests.Architecture;
 /// </summary>
 internal static class FolderGraph
 {
-    private const string Root = "Broker.Transport.";
+    /// <summary>The name the graph gives the root namespace's types (the exception family and shared vocabulary).</summary>
+    public const string RootFolder = "(root)";
+
+    private const string RootNamespace = "Broker.Transport";
+    private const string Root = RootNamespace + ".";
 
     private static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes)
         .GetFields(BindingFlags.Public | BindingFlags.Static)
@@ -53,6 +57,11 @@ internal static class FolderGraph
     public static string? FolderOf(Type type)
     {
         var ns = Outermost(type).Namespace;
+        if (ns == RootNamespace)
+        {
+            return RootFolder;
+        }
+
         if (ns is null || !ns.StartsWith(Root, StringComparison.Ordinal))
         {
             return null;
