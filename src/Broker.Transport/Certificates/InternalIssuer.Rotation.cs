@@ -8,7 +8,7 @@ public sealed partial class InternalIssuer
     /// the new leaves, open connections keep theirs. With <see cref="RotationPolicy.Always"/> the keys are new too.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The issuer was disposed.</exception>
-    public void RenewNow()
+    internal void RenewNow()
     {
         lock (_gate)
         {
@@ -23,7 +23,7 @@ public sealed partial class InternalIssuer
     /// re-issued from the new root; the old root leaves the bundle when its last leaf expires.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The issuer was disposed.</exception>
-    public void RollOverRootNow()
+    internal void RollOverRootNow()
     {
         lock (_gate)
         {
