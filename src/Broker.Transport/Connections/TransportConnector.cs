@@ -25,7 +25,7 @@ public sealed class TransportConnector
         _options = options;
         _security = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled
             ? new TlsClientSecurity(Tls(options), options.ServerIdentity is { } identity ? PeerIdentity.Parse(identity, nameof(TransportConnectorOptions.ServerIdentity)) : null)
-            : new PlaintextSecurity(options.Socket);
+            : new PlaintextSecurity(options.Socket.WithClock(options.TimeProvider));
         _telemetry = new ConnectionTelemetry(backend: false, options.EncryptInternalTraffic, options.Certificates, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
         var encrypted = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled;
         _lifetimes = new ConnectionLifetimes(options.MaxConnectionAge, options.DrainGrace, encrypted ? options.Certificates : null, options.TimeProvider, _telemetry);
@@ -100,7 +100,7 @@ public sealed class TransportConnector
     }
 
     private static TlsSettings Tls(TransportConnectorOptions options)
-        => new(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket);
+        => new(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket.WithClock(options.TimeProvider));
 
     private static string TargetHost(EndPoint endpoint) => endpoint switch
     {
