@@ -1,3 +1,4 @@
+using Broker.Transport;
 using Broker.Transport.Security;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using Broker.Transport;
 using Broker.Transport.Connections;
 using MQTTnet;
 using TwoTierBroker.Protocol;

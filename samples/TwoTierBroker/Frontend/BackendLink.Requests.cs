@@ -1,4 +1,5 @@
 using System.Buffers;
+using Broker.Transport;
 using Broker.Transport.Connections;
 using TwoTierBroker.Protocol;
 

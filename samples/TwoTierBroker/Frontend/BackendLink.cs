@@ -1,5 +1,6 @@
 using System.Net;
 using System.Threading.Channels;
+using Broker.Transport;
 using Broker.Transport.Connections;
 using Broker.Transport.Framing;
 using Broker.Transport.Security;

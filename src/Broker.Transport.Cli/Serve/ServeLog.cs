@@ -35,5 +35,5 @@ internal static partial class ServeLog
     public static partial void Stopped(ILogger logger, long accepted, long refused);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "connection {ConnectionId} asked to drain ({Reason}); the transport closes it at {ClosesAt:u}")]
-    public static partial void ConnectionDraining(ILogger logger, string connectionId, Broker.Transport.Connections.ConnectionDrainReason reason, DateTimeOffset? closesAt);
+    public static partial void ConnectionDraining(ILogger logger, string connectionId, ConnectionDrainReason reason, DateTimeOffset? closesAt);
 }

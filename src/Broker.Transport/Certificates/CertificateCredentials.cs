@@ -74,7 +74,7 @@ public sealed partial class CertificateCredentials
     public X509Certificate2Collection TrustBundle { get; }
 
     /// <summary>A number unique in this process, larger for newer versions.</summary>
-    public long Version { get; }
+    internal long Version { get; }
 
     /// <summary>When the leaf starts being valid (UTC); readable after the leaf is disposed.</summary>
     public DateTimeOffset NotBefore { get; }

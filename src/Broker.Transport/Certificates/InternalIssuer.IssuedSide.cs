@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Certificates;
 
@@ -106,8 +105,8 @@ public sealed partial class InternalIssuer
             _timer.Change(_issuer.Until(RenewAt), Timeout.InfiniteTimeSpan);
             if (previous is { } before)
             {
-                _issuer._log.LeafRenewed(_role, before.Thumbprint, before.NotAfter, thumbprint, notAfter);
-                _issuer._metrics.Rotated(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Leaf, _role);
+                _issuer._events.LeafRenewed(_role, before.Thumbprint, before.NotAfter, thumbprint, notAfter);
+                _issuer._events.Rotated(CertificateTags.Issuer, CertificateTags.Leaf, _role);
             }
         }
 
@@ -124,8 +123,8 @@ public sealed partial class InternalIssuer
             {
                 _failures++;
                 var delay = _issuer._options.RetryDelayAfter(_failures);
-                _issuer._log.RenewalFailed(_role, _failures, delay, ex.Message);
-                _issuer._metrics.RotationFailed(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Leaf, _role);
+                _issuer._events.RenewalFailed(_role, _failures, delay, ex.Message);
+                _issuer._events.RotationFailed(CertificateTags.Issuer, CertificateTags.Leaf, _role);
                 _timer.Change(delay, Timeout.InfiniteTimeSpan);
             }
         }

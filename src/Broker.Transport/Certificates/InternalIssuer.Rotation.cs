@@ -1,4 +1,3 @@
-using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Certificates;
 
@@ -9,7 +8,7 @@ public sealed partial class InternalIssuer
     /// the new leaves, open connections keep theirs. With <see cref="RotationPolicy.Always"/> the keys are new too.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The issuer was disposed.</exception>
-    public void RenewNow()
+    internal void RenewNow()
     {
         lock (_gate)
         {
@@ -24,7 +23,7 @@ public sealed partial class InternalIssuer
     /// re-issued from the new root; the old root leaves the bundle when its last leaf expires.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The issuer was disposed.</exception>
-    public void RollOverRootNow()
+    internal void RollOverRootNow()
     {
         lock (_gate)
         {
@@ -77,8 +76,8 @@ public sealed partial class InternalIssuer
                 // Backs off as a leaf renewal does, so a persistent fault (say, no entropy or a broken
                 // crypto provider) does not spin a core making roots that fail.
                 _rootFailures++;
-                _log.RootRolloverFailed(old.Certificate.Thumbprint, ex.Message);
-                _metrics.RotationFailed(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Root, side: null);
+                _events.RootRolloverFailed(old.Certificate.Thumbprint, ex.Message);
+                _events.RotationFailed(CertificateTags.Issuer, CertificateTags.Root, side: null);
                 _rootTimer.Change(_options.RetryDelayAfter(_rootFailures), Timeout.InfiniteTimeSpan);
                 return;
             }
@@ -87,8 +86,8 @@ public sealed partial class InternalIssuer
 
             _root = next;
             _retiring.Add(old);
-            _log.RootRolloverStarted(old.Certificate.Thumbprint, next.Certificate.Thumbprint, old.LastLeafExpiry);
-            _metrics.Rotated(TransportMetrics.Tags.Issuer, TransportMetrics.Tags.Root, side: null);
+            _events.RootRolloverStarted(old.Certificate.Thumbprint, next.Certificate.Thumbprint, old.LastLeafExpiry);
+            _events.Rotated(CertificateTags.Issuer, CertificateTags.Root, side: null);
 
             // First every side trusts both roots, with its current leaf; only then do leaves from the new
             // root appear, so no handshake ever meets a leaf its peer's bundle does not cover.
@@ -119,7 +118,7 @@ public sealed partial class InternalIssuer
                 var done = root.LastLeafExpiry <= now;
                 if (done)
                 {
-                    _log.RootRetired(root.Certificate.Thumbprint);
+                    _events.RootRetired(root.Certificate.Thumbprint);
                 }
 
                 return done;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Certificates;
 
@@ -23,8 +22,7 @@ public sealed partial class InternalIssuer : IDisposable
 
     private readonly InternalIssuerOptions _options;
     private readonly TimeProvider _time;
-    private readonly CertificateLog _log;
-    private readonly TransportMetrics _metrics;
+    private readonly ICertificateEvents _events;
     private readonly Lock _gate = new();
     private readonly IssuedSide _backend;
     private readonly IssuedSide _frontend;
@@ -39,8 +37,7 @@ public sealed partial class InternalIssuer : IDisposable
     {
         _options = options;
         _time = options.TimeProvider;
-        _log = CertificateLog.Create(options.LoggerFactory);
-        _metrics = TransportMetrics.For(options.MeterFactory);
+        _events = CertificateEvents.For(options.LoggerFactory, options.MeterFactory);
         KeyFactory = keyFactory ?? CertificateIssuance.CreateKey;
         _rootTimer = _time.CreateTimer(_ => OnRootTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _retireTimer = _time.CreateTimer(_ => OnRetireDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

@@ -1,4 +1,3 @@
-using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Certificates;
 
@@ -55,10 +54,10 @@ public sealed partial class SecretFolderCertificateSource
                 ? () =>
                 {
                     var (root, gone) = (Describe(held.Root), Describe(removed));
-                    _trustLog.SwitchedAtOnce(_folder, held.Thumbprint, root, old.Thumbprint, gone);
-                    _metrics.HandoverStep(TransportMetrics.Tags.AtOnce);
+                    _events.SwitchedAtOnce(_folder, held.Thumbprint, root, old.Thumbprint, gone);
+                    _events.HandoverStep(CertificateTags.AtOnce);
                 }
-                : () => _log.FolderReloaded(_folder, old.Thumbprint, old.NotAfter, held.Thumbprint, held.NotAfter);
+                : () => _events.FolderReloaded(_folder, old.Thumbprint, old.NotAfter, held.Thumbprint, held.NotAfter);
         }
         else
         {
@@ -79,8 +78,8 @@ public sealed partial class SecretFolderCertificateSource
                 log = () =>
                 {
                     var root = Describe(held.Root);
-                    _trustLog.HandoverCutShort(_folder, old.Thumbprint, old.NotAfter, matures, held.Thumbprint, root);
-                    _metrics.HandoverStep(TransportMetrics.Tags.CutShort);
+                    _events.HandoverCutShort(_folder, old.Thumbprint, old.NotAfter, matures, held.Thumbprint, root);
+                    _events.HandoverStep(CertificateTags.CutShort);
                 };
             }
             else
@@ -91,8 +90,8 @@ public sealed partial class SecretFolderCertificateSource
                 log = () =>
                 {
                     var root = Describe(held.Root);
-                    _trustLog.HandoverStarted(_folder, held.Thumbprint, root, rootSince, old.Thumbprint, _switchAt, handover);
-                    _metrics.HandoverStep(TransportMetrics.Tags.Started);
+                    _events.HandoverStarted(_folder, held.Thumbprint, root, rootSince, old.Thumbprint, _switchAt, handover);
+                    _events.HandoverStep(CertificateTags.Started);
                 };
             }
         }
@@ -102,7 +101,7 @@ public sealed partial class SecretFolderCertificateSource
         if (!ReferenceEquals(old, _presented))
         {
             old.Release();
-            _metrics.Rotated(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.Leaf, side: null);
+            _events.Rotated(CertificateTags.SecretFolder, CertificateTags.Leaf, side: null);
         }
 
         if (_bundlePath is null)
@@ -113,8 +112,8 @@ public sealed partial class SecretFolderCertificateSource
         if (dropped is not null)
         {
             dropped.Release();
-            _trustLog.HandoverInterrupted(_folder, dropped.Thumbprint, outcome!);
-            _metrics.HandoverStep(TransportMetrics.Tags.Interrupted);
+            _events.HandoverInterrupted(_folder, dropped.Thumbprint, outcome!);
+            _events.HandoverStep(CertificateTags.Interrupted);
         }
 
         log?.Invoke();
@@ -148,19 +147,19 @@ public sealed partial class SecretFolderCertificateSource
             if (old is not null)
             {
                 old.Release();
-                _metrics.Rotated(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.Leaf, side: null);
+                _events.Rotated(CertificateTags.SecretFolder, CertificateTags.Leaf, side: null);
                 if (_switchCutShort)
                 {
                     var root = Describe(_presented.Root);
-                    _trustLog.HandoverCutShort(_folder, old.Thumbprint, old.NotAfter, _switchAt, _presented.Thumbprint, root);
-                    _metrics.HandoverStep(TransportMetrics.Tags.CutShort);
+                    _events.HandoverCutShort(_folder, old.Thumbprint, old.NotAfter, _switchAt, _presented.Thumbprint, root);
+                    _events.HandoverStep(CertificateTags.CutShort);
                 }
                 else
                 {
                     var ends = _roots.Values.Select(r => r.KeptUntil ?? now).DefaultIfEmpty(now).Max();
                     var root = Describe(_presented.Root);
-                    _trustLog.HandoverSwitched(_folder, _presented.Thumbprint, _presented.NotAfter, root, old.Thumbprint, ends);
-                    _metrics.HandoverStep(TransportMetrics.Tags.Switched);
+                    _events.HandoverSwitched(_folder, _presented.Thumbprint, _presented.NotAfter, root, old.Thumbprint, ends);
+                    _events.HandoverStep(CertificateTags.Switched);
                 }
             }
 
@@ -179,7 +178,7 @@ public sealed partial class SecretFolderCertificateSource
 
         var finished = _pending is null && _roots.Values.All(r => r.KeptUntil is null) ? " The root handover is over." : string.Empty;
         var roots = Describe(change.Removed);
-        _trustLog.RootsRetired(_folder, roots, _options.RootHandover, finished);
-        _metrics.HandoverStep(TransportMetrics.Tags.Retired);
+        _events.RootsRetired(_folder, roots, _options.RootHandover, finished);
+        _events.HandoverStep(CertificateTags.Retired);
     }
 }

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Certificates;
 
@@ -217,8 +216,8 @@ public sealed partial class SecretFolderCertificateSource
 
         var removedText = removed.Count == 0 ? "none" : CertificateText.List(removed.Select(r => $"{r.Subject} ({r.Thumbprint}), {Fate(r)}"), "; ");
         var addedText = Describe(added);
-        _trustLog.BundleReloaded(source, addedText, removedText);
-        _metrics.Rotated(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.TrustBundle, side: null);
+        _events.BundleReloaded(source, addedText, removedText);
+        _events.Rotated(CertificateTags.SecretFolder, CertificateTags.TrustBundle, side: null);
     }
 
     /// <summary>How long a root that left the declared bundle stays trusted, in words.</summary>

@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using Broker.Transport.Diagnostics;
 
 namespace Broker.Transport.Certificates;
 
@@ -34,9 +33,7 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
     private readonly string _folder;
     private readonly string? _bundlePath;
     private readonly SecretFolderOptions _options;
-    private readonly CertificateLog _log;
-    private readonly TrustLog _trustLog;
-    private readonly TransportMetrics _metrics;
+    private readonly ICertificateEvents _events;
     private readonly CredentialsSlot _slot;
     private readonly Lock _gate = new();
     private readonly ITimer _timer;
@@ -53,9 +50,7 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
         _folder = folder;
         _bundlePath = bundlePath;
         _options = options;
-        _log = CertificateLog.Create(options.LoggerFactory);
-        _trustLog = TrustLog.Create(options.LoggerFactory);
-        _metrics = TransportMetrics.For(options.MeterFactory);
+        _events = CertificateEvents.For(options.LoggerFactory, options.MeterFactory);
         _slot = new CredentialsSlot($"The Secret folder source for '{folder}'");
         _secretRead = secretRead;
         _bundleRead = bundleRead;
@@ -337,20 +332,20 @@ public sealed partial class SecretFolderCertificateSource : ICertificateSource, 
 
     private void RefuseSecret(byte[]? hash, Exception error)
     {
-        _metrics.RotationFailed(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.Leaf, side: null);
+        _events.RotationFailed(CertificateTags.SecretFolder, CertificateTags.Leaf, side: null);
         if (_secretRefusals.Refused(hash, error))
         {
-            _log.FolderRefused(_folder, _slot.Peek()?.Thumbprint ?? "none", error.Message);
+            _events.FolderRefused(_folder, _slot.Peek()?.Thumbprint ?? "none", error.Message);
         }
     }
 
     /// <summary>A bundle refused (<paramref name="file"/>: the file it was read from) or unreadable (null: the path given).</summary>
     private void RefuseBundle(string? file, byte[]? hash, Exception error)
     {
-        _metrics.RotationFailed(TransportMetrics.Tags.SecretFolder, TransportMetrics.Tags.TrustBundle, side: null);
+        _events.RotationFailed(CertificateTags.SecretFolder, CertificateTags.TrustBundle, side: null);
         if (_bundleRefusals.Refused(hash, error))
         {
-            _trustLog.BundleRefused(file ?? _bundlePath ?? _folder, error.Message);
+            _events.BundleRefused(file ?? _bundlePath ?? _folder, error.Message);
         }
     }
 

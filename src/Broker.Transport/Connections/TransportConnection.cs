@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using Broker.Transport.Diagnostics;
 using Broker.Transport.Security;
 using Broker.Transport.Sockets;
 
@@ -15,7 +16,7 @@ namespace Broker.Transport.Connections;
 /// <see cref="ConnectionResetException"/>; <see cref="Abort"/> makes them fail with
 /// <see cref="ConnectionAbortedException"/> here and resets the peer.
 /// </remarks>
-public sealed partial class TransportConnection : IDuplexPipe, IAsyncDisposable
+public sealed partial class TransportConnection : IDuplexPipe, IAsyncDisposable, IObservedConnection
 {
     private static long s_nextId;
     private readonly PipeConnection _transport;
@@ -79,6 +80,12 @@ public sealed partial class TransportConnection : IDuplexPipe, IAsyncDisposable
     internal long BytesReceived => _transport.BytesReceived;
 
     internal Exception? InputError => _transport.InputError;
+
+    string IObservedConnection.Side => Side;
+
+    long IObservedConnection.BytesSent => BytesSent;
+
+    long IObservedConnection.BytesReceived => BytesReceived;
 
     /// <inheritdoc />
     public override string ToString() => $"{ConnectionId} {LocalEndPoint} <-> {RemoteEndPoint}";

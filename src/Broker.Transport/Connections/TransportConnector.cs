@@ -24,8 +24,8 @@ public sealed class TransportConnector
         options.Validate();
         _options = options;
         _security = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled
-            ? new TlsClientSecurity(options)
-            : new PlaintextSecurity(options.Socket);
+            ? new TlsClientSecurity(Tls(options), options.ServerIdentity is { } identity ? PeerIdentity.Parse(identity, nameof(TransportConnectorOptions.ServerIdentity)) : null)
+            : new PlaintextSecurity(options.Socket.WithClock(options.TimeProvider));
         _telemetry = new ConnectionTelemetry(backend: false, options.EncryptInternalTraffic, options.Certificates, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
         var encrypted = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled;
         _lifetimes = new ConnectionLifetimes(options.MaxConnectionAge, options.DrainGrace, encrypted ? options.Certificates : null, options.TimeProvider, _telemetry);
@@ -54,7 +54,8 @@ public sealed class TransportConnector
             TransportConnection connection;
             try
             {
-                connection = await _security.ConnectAsync(socket, TargetHost(endpoint), cancellationToken).ConfigureAwait(false);
+                var secured = await _security.ConnectAsync(socket, TargetHost(endpoint), cancellationToken).ConfigureAwait(false);
+                connection = new TransportConnection(secured.Pipe, secured.Info);
             }
             catch (HandshakeException ex)
             {
@@ -97,6 +98,9 @@ public sealed class TransportConnector
             throw new ConnectFailedException($"Connecting to {endpoint} failed: {ex.SocketErrorCode} ({ex.Message}).{hint}", ex);
         }
     }
+
+    private static TlsSettings Tls(TransportConnectorOptions options)
+        => new(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket.WithClock(options.TimeProvider));
 
     private static string TargetHost(EndPoint endpoint) => endpoint switch
     {

@@ -64,7 +64,8 @@ public sealed partial class TransportListener
         try
         {
             remote = socket.RemoteEndPoint;
-            connection = await _security.AcceptAsync(socket, stopping).ConfigureAwait(false);
+            var secured = await _security.AcceptAsync(socket, stopping).ConfigureAwait(false);
+            connection = new TransportConnection(secured.Pipe, secured.Info);
         }
 #pragma warning disable CA1031 // A failed setup is the peer's problem; the accept loop must keep serving everyone else.
         catch (Exception ex)

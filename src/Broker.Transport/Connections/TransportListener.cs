@@ -27,8 +27,13 @@ public sealed partial class TransportListener : IAsyncDisposable
         _listenSocket = listenSocket;
         _options = options;
         _security = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled
-            ? new TlsServerSecurity(options)
-            : new PlaintextSecurity(options.Socket);
+            ? new TlsServerSecurity(
+                new TlsSettings(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket.WithClock(options.TimeProvider)),
+                // Typed once, at start (Validate has refused an entry that is not an identity).
+                PeerIdentityPolicy.ForFrontends(
+                    [.. options.AllowedClientIdentities.Select(a => PeerIdentity.Parse(a, nameof(TransportListenerOptions.AllowedClientIdentities)))],
+                    options.AuthorizeClient))
+            : new PlaintextSecurity(options.Socket.WithClock(options.TimeProvider));
         _handshakeSlots = new SemaphoreSlim(options.MaxPendingHandshakes, options.MaxPendingHandshakes);
         _telemetry = new ConnectionTelemetry(backend: true, options.EncryptInternalTraffic, options.Certificates, options.LoggerFactory, options.MeterFactory, options.TimeProvider);
         _lifetimes = new ConnectionLifetimes(options.MaxConnectionAge, options.DrainGrace, options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled ? options.Certificates : null, options.TimeProvider, _telemetry);

@@ -39,9 +39,9 @@ internal sealed partial class TransportLog
     public partial void HandshakeFailed(EndPoint? remoteEndPoint, HandshakeFailureReason reason, string detail);
 
     [LoggerMessage(EventId = 6, EventName = "ConnectionDraining", Level = LogLevel.Information, Message = "Connection {ConnectionId} with {RemoteEndPoint} is asked to drain ({Reason}: its lifetime bound nears); the transport closes it at {ClosesAt:u}.")]
-    public partial void ConnectionDraining(string connectionId, EndPoint remoteEndPoint, Connections.ConnectionDrainReason reason, DateTimeOffset closesAt);
+    public partial void ConnectionDraining(string connectionId, EndPoint remoteEndPoint, ConnectionDrainReason reason, DateTimeOffset closesAt);
 
     // A Warning: the application did not end the connection within DrainGrace, so anything it meant to write after that is refused.
     [LoggerMessage(EventId = 7, EventName = "ConnectionDrainedClosed", Level = LogLevel.Warning, Message = "Connection {ConnectionId} with {RemoteEndPoint} was still open when DrainGrace ran out; the transport closed it ({Reason}): what was flushed is sent, later writes fail.")]
-    public partial void ConnectionDrainedClosed(string connectionId, EndPoint remoteEndPoint, Connections.ConnectionDrainReason reason);
+    public partial void ConnectionDrainedClosed(string connectionId, EndPoint remoteEndPoint, ConnectionDrainReason reason);
 }

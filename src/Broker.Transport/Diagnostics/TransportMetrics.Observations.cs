@@ -10,7 +10,7 @@ internal sealed partial class TransportMetrics
     private static readonly string[] ReasonTags = [.. Enum.GetValues<HandshakeFailureReason>().Select(SnakeCase)];
 
     private readonly Lock _gate = new();
-    private readonly HashSet<TransportConnection> _live = [];
+    private readonly HashSet<IObservedConnection> _live = [];
     private readonly Dictionary<(string Side, string Encryption), (long Sent, long Received)> _closedBytes = [];
     private readonly List<WatchedSource> _sources = [];
 
@@ -19,7 +19,7 @@ internal sealed partial class TransportMetrics
         => (int)reason >= 0 && (int)reason < ReasonTags.Length ? ReasonTags[(int)reason] : "other";
 
     /// <summary>Counts a live connection's bytes from now until <see cref="Forget"/>.</summary>
-    public void Watch(TransportConnection connection)
+    public void Watch(IObservedConnection connection)
     {
         lock (_gate)
         {
@@ -28,7 +28,7 @@ internal sealed partial class TransportMetrics
     }
 
     /// <summary>Moves a closed connection's bytes into the totals.</summary>
-    public void Forget(TransportConnection connection, string side, string encryption)
+    public void Forget(IObservedConnection connection, string side, string encryption)
     {
         lock (_gate)
         {

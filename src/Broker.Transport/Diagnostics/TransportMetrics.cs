@@ -1,3 +1,4 @@
+using Broker.Transport.Certificates;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
@@ -152,19 +153,19 @@ internal sealed partial class TransportMetrics
         public const string Frontend = "frontend";
         public const string Enabled = "enabled";
         public const string Disabled = "disabled";
-        public const string Issuer = "issuer";
-        public const string SecretFolder = "secret_folder";
-        public const string Leaf = "leaf";
-        public const string Root = "root";
-        public const string TrustBundle = "trust_bundle";
+        public const string Issuer = Certificates.CertificateTags.Issuer;
+        public const string SecretFolder = Certificates.CertificateTags.SecretFolder;
+        public const string Leaf = Certificates.CertificateTags.Leaf;
+        public const string Root = Certificates.CertificateTags.Root;
+        public const string TrustBundle = Certificates.CertificateTags.TrustBundle;
 
         // A root handover's steps.
-        public const string Started = "started";
-        public const string Switched = "switched";
-        public const string Retired = "retired";
-        public const string Interrupted = "interrupted";
-        public const string CutShort = "cut_short";
-        public const string AtOnce = "at_once";
+        public const string Started = Certificates.CertificateTags.Started;
+        public const string Switched = Certificates.CertificateTags.Switched;
+        public const string Retired = Certificates.CertificateTags.Retired;
+        public const string Interrupted = Certificates.CertificateTags.Interrupted;
+        public const string CutShort = Certificates.CertificateTags.CutShort;
+        public const string AtOnce = Certificates.CertificateTags.AtOnce;
 
         // How a connection's input ended.
         public const string Clean = "clean";

@@ -3,7 +3,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Certificates;
-using Broker.Transport.Connections;
 
 namespace Broker.Transport.Security;
 
@@ -14,18 +13,18 @@ namespace Broker.Transport.Security;
 /// </summary>
 internal sealed class TlsClientSecurity : IClientSecurity
 {
-    private readonly TransportConnectorOptions _options;
+    private readonly TlsSettings _options;
     private readonly PeerIdentity? _serverIdentity;
 
-    public TlsClientSecurity(TransportConnectorOptions options)
+    /// <param name="settings">The layer's settings.</param>
+    /// <param name="serverIdentity">The identity the backend must show, or null for the host connected to.</param>
+    public TlsClientSecurity(TlsSettings settings, PeerIdentity? serverIdentity)
     {
-        _options = options;
-
-        // Typed once, at start (Validate has refused a ServerIdentity that is not an identity).
-        _serverIdentity = options.ServerIdentity is { } identity ? PeerIdentity.Parse(identity, nameof(TransportConnectorOptions.ServerIdentity)) : null;
+        _options = settings;
+        _serverIdentity = serverIdentity;
     }
 
-    public async ValueTask<TransportConnection> ConnectAsync(Socket socket, string targetHost, CancellationToken cancellationToken)
+    public async ValueTask<SecuredPipe> ConnectAsync(Socket socket, string targetHost, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_options.HandshakeTimeout, _options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -43,7 +42,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
             try
             {
                 // Held until the handshake is over, so a rotation cannot dispose the leaf it is presenting.
-                credentials = CertificateCredentials.Acquire(_options.Certificates!);
+                credentials = CertificateCredentials.Acquire(_options.Certificates);
             }
             catch (CertificateUnavailableException ex)
             {
@@ -54,7 +53,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             await ssl.AuthenticateAsClientAsync(CreateOptions(credentials, expected, failure), linked.Token).ConfigureAwait(false);
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, credentials.Version, credentials.NotAfter);
-            return new TransportConnection(TlsPipe.Start(socket, ssl, transport, isClient: true, _options.Socket), info);
+            return new SecuredPipe(TlsPipe.Start(socket, ssl, transport, isClient: true, _options.Socket), info);
         }
         catch (Exception ex)
         {
@@ -115,7 +114,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
             // SslStream's own verdict (errors, its DNS-only name check among them) is set aside: the verifier
             // judges the backend against the trust bundle of now.
             RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-                failure.Verify(certificate, chain, _options.Certificates!, PeerRole.Backend, policy, _options.TimeProvider.GetUtcNow()),
+                failure.Verify(certificate, chain, _options.Certificates, PeerRole.Backend, policy, _options.TimeProvider.GetUtcNow()),
         };
     }
 }

@@ -3,7 +3,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Certificates;
-using Broker.Transport.Connections;
 using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Security;
@@ -26,20 +25,16 @@ internal sealed class TlsServerSecurity : IServerSecurity
     private const int RecordHeaderSize = 5;
     private const int MaxPlaintextRecord = 16 * 1024;
 
-    private readonly TransportListenerOptions _options;
+    private readonly TlsSettings _options;
     private readonly PeerIdentityPolicy _identity;
 
-    public TlsServerSecurity(TransportListenerOptions options)
+    public TlsServerSecurity(TlsSettings settings, PeerIdentityPolicy identity)
     {
-        _options = options;
-
-        // Typed once, at start (Validate has refused an entry that is not an identity).
-        _identity = PeerIdentityPolicy.ForFrontends(
-            [.. options.AllowedClientIdentities.Select(a => PeerIdentity.Parse(a, nameof(TransportListenerOptions.AllowedClientIdentities)))],
-            options.AuthorizeClient);
+        _options = settings;
+        _identity = identity;
     }
 
-    public async ValueTask<TransportConnection> AcceptAsync(Socket socket, CancellationToken cancellationToken)
+    public async ValueTask<SecuredPipe> AcceptAsync(Socket socket, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_options.HandshakeTimeout, _options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -69,7 +64,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
                 linked.Token).ConfigureAwait(false);
 
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, version, notAfter);
-            return new TransportConnection(TlsPipe.Start(socket, ssl, transport, isClient: false, _options.Socket), info);
+            return new SecuredPipe(TlsPipe.Start(socket, ssl, transport, isClient: false, _options.Socket), info);
         }
         catch (Exception ex)
         {
@@ -95,7 +90,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
     {
         try
         {
-            return CertificateCredentials.Acquire(_options.Certificates!);
+            return CertificateCredentials.Acquire(_options.Certificates);
         }
         catch (CertificateUnavailableException ex)
         {
@@ -163,6 +158,6 @@ internal sealed class TlsServerSecurity : IServerSecurity
 
         // SslStream's own verdict (errors) is set aside: the verifier judges the frontend against the trust bundle of now.
         RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-            failure.Verify(certificate, chain, _options.Certificates!, PeerRole.Frontend, _identity, _options.TimeProvider.GetUtcNow()),
+            failure.Verify(certificate, chain, _options.Certificates, PeerRole.Frontend, _identity, _options.TimeProvider.GetUtcNow()),
     };
 }

@@ -1,8 +1,12 @@
 using System.Buffers;
 using System.Net.Sockets;
-using Broker.Transport.Security;
 
 namespace Broker.Transport.Sockets;
+
+/// <summary>Judges the first bytes a plaintext connection received: an error to close it with, or null to go on.</summary>
+/// <param name="first">The bytes of the first receive.</param>
+/// <param name="remoteEndPoint">The peer, for the message.</param>
+internal delegate Exception? FirstBytesCheck(ReadOnlySpan<byte> first, string remoteEndPoint);
 
 /// <summary>
 /// The plaintext connection: the socket's bytes straight into and out of the pipes, with a zero-allocation
@@ -13,22 +17,22 @@ internal sealed class SocketPipe : PipeConnection
 {
     private readonly SocketAwaitableEventArgs _receiver = new();
     private readonly SocketAwaitableEventArgs _sender = new();
-    private bool _detectTlsPeer;
+    private FirstBytesCheck? _checkFirstBytes;
 
-    private SocketPipe(Socket socket, SocketTransportOptions options, bool detectTlsPeer)
+    private SocketPipe(Socket socket, SocketTransportOptions options, FirstBytesCheck? checkFirstBytes)
         : base(socket, options)
     {
-        _detectTlsPeer = detectTlsPeer;
+        _checkFirstBytes = checkFirstBytes;
     }
 
     /// <summary>Takes ownership of a connected socket and starts its pumps.</summary>
     /// <param name="socket">The connected socket.</param>
     /// <param name="options">Buffer sizes and socket options.</param>
-    /// <param name="detectTlsPeer">Whether to refuse a peer whose first bytes are a TLS record (a ClientHello or an alert), naming the encryption mismatch.</param>
-    public static SocketPipe Start(Socket socket, SocketTransportOptions options, bool detectTlsPeer = false)
+    /// <param name="checkFirstBytes">Shown the first bytes received; an error it returns closes the connection with that error (the security layer's check for a TLS peer).</param>
+    public static SocketPipe Start(Socket socket, SocketTransportOptions options, FirstBytesCheck? checkFirstBytes = null)
     {
         socket.NoDelay = options.NoDelay;
-        var pipe = new SocketPipe(socket, options, detectTlsPeer);
+        var pipe = new SocketPipe(socket, options, checkFirstBytes);
         pipe.Start();
         return pipe;
     }
@@ -55,15 +59,13 @@ internal sealed class SocketPipe : PipeConnection
                     return null; // The peer half-closed: Input completes after its last byte.
                 }
 
-                if (_detectTlsPeer)
+                if (_checkFirstBytes is { } check)
                 {
-                    _detectTlsPeer = false;
-                    if (TlsRecord.Describe(memory.Span[..received]) is { } record)
+                    _checkFirstBytes = null;
+                    if (check(memory.Span[..received], RemoteEndPoint.ToString() ?? "?") is { } refused)
                     {
                         Socket.Shutdown(SocketShutdown.Both);
-                        return new EncryptionMismatchException(
-                            HandshakeFailureReason.TlsPeer,
-                            $"The peer at {RemoteEndPoint} speaks TLS (it sent {record}) while this side runs with encryptInternalTraffic Disabled: the peer is probably running with encryptInternalTraffic Enabled. The connection was closed; nothing was downgraded.");
+                        return refused;
                     }
                 }
 

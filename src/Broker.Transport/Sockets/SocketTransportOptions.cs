@@ -69,8 +69,19 @@ public sealed class SocketTransportOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = Timeout.InfiniteTimeSpan;
 
-    /// <summary>The clock for <see cref="IdleTimeout"/> and <see cref="CloseTimeout"/>. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+    /// <summary>
+    /// The clock for <see cref="IdleTimeout"/> and <see cref="CloseTimeout"/>: the listener's or connector's own
+    /// <c>TimeProvider</c>, which they set here (<see cref="WithClock"/>), so that a side has one clock.
+    /// </summary>
+    internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>A copy of these options that runs its timeouts on <paramref name="time"/>.</summary>
+    internal SocketTransportOptions WithClock(TimeProvider time)
+    {
+        var copy = (SocketTransportOptions)MemberwiseClone();
+        copy.TimeProvider = time;
+        return copy;
+    }
 
     /// <summary>
     /// Where the pipes rent their buffers. Defaults to a pool shared by all the transport's connections:

@@ -280,8 +280,8 @@ public class HostedTransportTests
         var connector = host.Services.GetRequiredService<TransportConnector>();
         Assert.NotNull(adjusted);
         Assert.NotNull(adjusted.Certificates); // the callback came after the certificates were set
-        var refused = await Assert.ThrowsAsync<Security.HandshakeException>(() => connector.ConnectAsync(listener.LocalEndPoint, ct).AsTask().Guarded(ct));
-        Assert.Equal(Security.HandshakeFailureReason.IdentityNotAllowed, refused.Reason);
+        var refused = await Assert.ThrowsAsync<HandshakeException>(() => connector.ConnectAsync(listener.LocalEndPoint, ct).AsTask().Guarded(ct));
+        Assert.Equal(HandshakeFailureReason.IdentityNotAllowed, refused.Reason);
         Assert.Contains("backend.elsewhere.svc", refused.Message, StringComparison.Ordinal);
         await host.StopAsync(ct);
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Broker.Transport;
 using Broker.Transport.Configuration;
 using Broker.Transport.Security;
 using MQTTnet.Formatter;

@@ -1,11 +1,11 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using Broker.Transport.Certificates;
-using Broker.Transport.Connections;
+using Broker.Transport.Diagnostics;
 using Broker.Transport.Security;
 using Microsoft.Extensions.Logging;
 
-namespace Broker.Transport.Diagnostics;
+namespace Broker.Transport.Connections;
 
 /// <summary>
 /// The events and measurements of one side (a listener or a connector): handshakes, connections opened and

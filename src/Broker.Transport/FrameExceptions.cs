@@ -1,6 +1,5 @@
-using Broker.Transport.Connections;
 
-namespace Broker.Transport.Framing;
+namespace Broker.Transport;
 
 /// <summary>The peer broke the framing: the connection cannot be trusted further and is closed.</summary>
 public class InvalidFrameException : TransportException

@@ -1,6 +1,4 @@
-using Broker.Transport.Connections;
-
-namespace Broker.Transport.Security;
+namespace Broker.Transport;
 
 /// <summary>Why a connection was refused before the application saw it.</summary>
 public enum HandshakeFailureReason

@@ -1,6 +1,6 @@
-namespace Broker.Transport.Connections;
+namespace Broker.Transport;
 
-/// <summary>Why the transport asked a connection to drain (<see cref="TransportConnection.DrainRequested"/>).</summary>
+/// <summary>Why the transport asked a connection to drain (<see cref="Connections.TransportConnection.DrainRequested"/>).</summary>
 public enum ConnectionDrainReason
 {
     /// <summary>Not draining.</summary>

@@ -1,10 +1,10 @@
 using System.Diagnostics.Metrics;
 using System.Net;
-using Broker.Transport.Connections;
+using Broker.Transport.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broker.Transport.Diagnostics;
+namespace Broker.Transport.Connections;
 
 /// <summary>The log events (ids 20-23, category <c>Broker.Transport.Keeper</c>) and the counts of a <see cref="ConnectionKeeper"/>.</summary>
 internal sealed partial class KeeperTelemetry

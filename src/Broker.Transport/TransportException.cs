@@ -1,4 +1,4 @@
-namespace Broker.Transport.Connections;
+namespace Broker.Transport;
 
 /// <summary>The base of every error the transport raises about a connection.</summary>
 /// <remarks>It derives from <see cref="IOException"/> so that code written against streams handles it too.</remarks>
