@@ -228,7 +228,7 @@ internal static class Soak
                 }
 
                 Interlocked.Increment(ref totals.CheckedByBackend);
-                FrameFormat.WriteFrame(connection.Output, frames.Current);
+                connection.Output.WriteFrame(frames.Current);
                 await connection.Output.FlushAsync(CancellationToken.None);
             }
 

@@ -21,7 +21,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
     private readonly IMeterFactory _meters;
     private readonly Lock _gate = new();
     private readonly List<IDisposable> _owned = [];
-    private readonly List<(string Side, ICertificateSource Source)> _sources = [];
+    private readonly List<(TransportSide Side, ICertificateSource Source)> _sources = [];
     private InternalIssuer? _issuer;
     private TransportListener? _listener;
     private TransportConnector? _connector;
@@ -52,7 +52,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
     public bool HasConnector => _options.Connector;
 
     /// <summary>The certificate sources in use, by side, for the health check.</summary>
-    public IReadOnlyList<(string Side, ICertificateSource Source)> Sources
+    public IReadOnlyList<(TransportSide Side, ICertificateSource Source)> Sources
     {
         get
         {
@@ -182,7 +182,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
             return null;
         }
 
-        var side = backend ? "backend" : "frontend";
+        var side = backend ? TransportSide.Backend : TransportSide.Frontend;
         ICertificateSource source;
         if ((backend ? _options.BackendCertificateFolder : _options.FrontendCertificateFolder) is { } folder)
         {

@@ -19,15 +19,6 @@ public sealed class StaticCertificateSource : ICertificateSource
         remove { }
     }
 
-    /// <summary>Loads <c>tls.crt</c>, <c>tls.key</c> and <c>ca.crt</c> from a folder once.</summary>
-    /// <exception cref="CertificateLoadException">A file is missing or broken; the message names it.</exception>
-    public static StaticCertificateSource FromFolder(string folder) => new(PemCredentials.LoadFolder(folder));
-
-    /// <summary>Loads three PEM files once.</summary>
-    /// <exception cref="CertificateLoadException">A file is missing or broken; the message names it.</exception>
-    public static StaticCertificateSource FromPemFiles(string certificatePath, string keyPath, string trustBundlePath)
-        => new(PemCredentials.LoadFiles(certificatePath, keyPath, trustBundlePath));
-
     /// <inheritdoc />
     public CertificateCredentials GetCurrent() => _credentials;
 }

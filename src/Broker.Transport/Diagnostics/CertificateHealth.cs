@@ -22,7 +22,7 @@ public enum CertificateState
 }
 
 /// <summary>One side's verdict, with the facts behind it (thumbprints and dates; never key material).</summary>
-/// <param name="Side">The name the caller gave the side (<c>backend</c>, <c>frontend</c>); it prefixes the <paramref name="Data"/> keys.</param>
+/// <param name="Side">The side whose certificates these are; its name (<c>backend</c>, <c>frontend</c>) prefixes the <paramref name="Data"/> keys.</param>
 /// <param name="State">The verdict.</param>
 /// <param name="Description">One sentence for people: which certificate, and why this state.</param>
 /// <param name="Data">
@@ -34,7 +34,7 @@ public enum CertificateState
 /// <c>{side}.handover.retiring_roots</c> (the roots it retires: subject, thumbprint and when, as text). Empty when
 /// nothing is loaded.
 /// </param>
-public sealed record CertificateStatus(string Side, CertificateState State, string Description, IReadOnlyDictionary<string, object> Data);
+public sealed record CertificateStatus(TransportSide Side, CertificateState State, string Description, IReadOnlyDictionary<string, object> Data);
 
 /// <summary>
 /// Judges a source's current certificates against the clock: what the Hosting package's
@@ -49,14 +49,14 @@ public sealed record CertificateStatus(string Side, CertificateState State, stri
 public static class CertificateHealth
 {
     /// <summary>Judges the certificates <paramref name="source"/> holds now.</summary>
-    /// <param name="side">The side's name, for the description and the data keys (<c>backend</c>, <c>frontend</c>).</param>
+    /// <param name="side">The side, whose name (<c>backend</c>, <c>frontend</c>) the description and the data keys use.</param>
     /// <param name="source">The source the listener or the connector uses.</param>
     /// <param name="policy">The <c>internalCerts</c> in force, whose <c>renewBefore</c> sets the leaf's renewal time.</param>
     /// <param name="now">The time to judge at (the transport's <see cref="TimeProvider"/>'s now).</param>
     /// <returns>The verdict; a source with nothing loaded yet (<see cref="CertificateUnavailableException"/>) is <see cref="CertificateState.Unhealthy"/>, not an exception.</returns>
-    public static CertificateStatus Check(string side, ICertificateSource source, InternalCertsConfig policy, DateTimeOffset now)
+    public static CertificateStatus Check(TransportSide side, ICertificateSource source, InternalCertsConfig policy, DateTimeOffset now)
     {
-        ArgumentException.ThrowIfNullOrEmpty(side);
+        var name = side == TransportSide.Backend ? "backend" : "frontend";
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(policy);
         CertificateCredentials credentials;
@@ -66,7 +66,7 @@ public static class CertificateHealth
         }
         catch (CertificateUnavailableException ex)
         {
-            return new CertificateStatus(side, CertificateState.Unhealthy, $"The {side} has no certificate loaded: {ex.Message}", new Dictionary<string, object>());
+            return new CertificateStatus(side, CertificateState.Unhealthy, $"The {name} has no certificate loaded: {ex.Message}", new Dictionary<string, object>());
         }
 
         // The version's copies of the leaf's facts: a version replaced since GetCurrent may have had its leaf disposed.
@@ -75,17 +75,17 @@ public static class CertificateHealth
         var leafRenewal = policy.RenewalTime(leaf.NotBefore, leaf.NotAfter);
         var data = new Dictionary<string, object>
         {
-            [$"{side}.leaf.thumbprint"] = leaf.Thumbprint,
-            [$"{side}.leaf.not_after"] = leaf.NotAfter,
-            [$"{side}.leaf.renewal_time"] = leafRenewal,
+            [$"{name}.leaf.thumbprint"] = leaf.Thumbprint,
+            [$"{name}.leaf.not_after"] = leaf.NotAfter,
+            [$"{name}.leaf.renewal_time"] = leafRenewal,
         };
         if (root is not null)
         {
-            data[$"{side}.root.thumbprint"] = root.Thumbprint;
-            data[$"{side}.root.not_after"] = Utc(root.NotAfter);
+            data[$"{name}.root.thumbprint"] = root.Thumbprint;
+            data[$"{name}.root.not_after"] = Utc(root.NotAfter);
         }
 
-        var who = $"The {side}'s certificate {leaf.Subject} ({leaf.Thumbprint})";
+        var who = $"The {name}'s certificate {leaf.Subject} ({leaf.Thumbprint})";
         if (now >= leaf.NotAfter)
         {
             return new(side, CertificateState.Unhealthy, $"{who} expired at {leaf.NotAfter:u}; handshakes with it fail.", data);
@@ -93,20 +93,20 @@ public static class CertificateHealth
 
         if (root is not null && now >= Utc(root.NotAfter))
         {
-            return new(side, CertificateState.Unhealthy, $"The root {root.Subject} ({root.Thumbprint}) that signed the {side}'s certificate expired at {Utc(root.NotAfter):u}; handshakes fail.", data);
+            return new(side, CertificateState.Unhealthy, $"The root {root.Subject} ({root.Thumbprint}) that signed the {name}'s certificate expired at {Utc(root.NotAfter):u}; handshakes fail.", data);
         }
 
         if (source is SecretFolderCertificateSource { Handover: { } handover })
         {
-            data[$"{side}.handover.ends_at"] = handover.EndsAt;
+            data[$"{name}.handover.ends_at"] = handover.EndsAt;
             if (handover.SwitchAt is { } switchAt)
             {
-                data[$"{side}.handover.switch_at"] = switchAt;
-                data[$"{side}.handover.pending.thumbprint"] = handover.PendingThumbprint!;
+                data[$"{name}.handover.switch_at"] = switchAt;
+                data[$"{name}.handover.pending.thumbprint"] = handover.PendingThumbprint!;
             }
 
             var retiring = handover.RetiringRoots.Select(r => $"{CertificateText.Escape(r.Subject)} ({r.Thumbprint}) until {r.TrustedUntil:u}").ToList();
-            data[$"{side}.handover.retiring_roots"] = string.Join("; ", retiring);
+            data[$"{name}.handover.retiring_roots"] = string.Join("; ", retiring);
             var step = handover.SwitchAt is { } at
                 ? $"{who} stays in use until {at:u}, then {handover.PendingThumbprint} from a root new to this side"
                 : $"{who} is in use";
@@ -121,7 +121,7 @@ public static class CertificateHealth
 
         if (root is not null && now >= RootRenewal(root))
         {
-            return new(side, CertificateState.Degraded, $"The root {root.Subject} ({root.Thumbprint}) that signed the {side}'s certificate is past its renewal time ({RootRenewal(root):u}) without a rollover; it expires at {Utc(root.NotAfter):u}.", data);
+            return new(side, CertificateState.Degraded, $"The root {root.Subject} ({root.Thumbprint}) that signed the {name}'s certificate is past its renewal time ({RootRenewal(root):u}) without a rollover; it expires at {Utc(root.NotAfter):u}.", data);
         }
 
         return new(side, CertificateState.Healthy, $"{who} is valid until {leaf.NotAfter:u}, due for renewal at {leafRenewal:u}.", data);

@@ -68,7 +68,7 @@ public static class FrameFormat
     }
 
     /// <summary>Writes one frame: the length prefix, then <paramref name="payload"/>. Does not flush.</summary>
-    public static void WriteFrame(IBufferWriter<byte> writer, ReadOnlySpan<byte> payload)
+    internal static void WriteFrame(IBufferWriter<byte> writer, ReadOnlySpan<byte> payload)
     {
         ArgumentNullException.ThrowIfNull(writer);
         if (payload.Length + HeaderSize <= 4096)
@@ -86,7 +86,7 @@ public static class FrameFormat
     }
 
     /// <summary>Writes one frame whose payload is a sequence. Does not flush.</summary>
-    public static void WriteFrame(IBufferWriter<byte> writer, in ReadOnlySequence<byte> payload)
+    internal static void WriteFrame(IBufferWriter<byte> writer, in ReadOnlySequence<byte> payload)
     {
         ArgumentNullException.ThrowIfNull(writer);
         if (payload.Length > MaxFrameSizeLimit)

@@ -4,7 +4,10 @@ using Broker.Transport.Connections;
 
 namespace Broker.Transport.Framing;
 
-/// <summary>Frames on a <see cref="TransportConnection"/> or any <see cref="PipeWriter"/>.</summary>
+/// <summary>
+/// Frames on a <see cref="TransportConnection"/>: the one way to write a frame is <c>WriteFrame</c> on any
+/// <see cref="IBufferWriter{T}"/> (a <see cref="PipeWriter"/> is one), then a flush, or <c>WriteFrameAsync</c> for both.
+/// </summary>
 public static class FramingExtensions
 {
     /// <summary>
@@ -19,11 +22,11 @@ public static class FramingExtensions
         return new FrameReader(connection.Input, maxFrameSize, error => connection.Abort(error.Message));
     }
 
-    /// <summary>Writes one frame into the pipe without flushing; call <c>FlushAsync</c> to send what was written.</summary>
-    public static void WriteFrame(this PipeWriter writer, ReadOnlySpan<byte> payload) => FrameFormat.WriteFrame(writer, payload);
+    /// <summary>Writes one frame into the writer (a connection's <c>Output</c>) without flushing; call <c>FlushAsync</c> to send what was written.</summary>
+    public static void WriteFrame(this IBufferWriter<byte> writer, ReadOnlySpan<byte> payload) => FrameFormat.WriteFrame(writer, payload);
 
     /// <summary>Writes one frame whose payload is a sequence, without flushing.</summary>
-    public static void WriteFrame(this PipeWriter writer, in ReadOnlySequence<byte> payload) => FrameFormat.WriteFrame(writer, payload);
+    public static void WriteFrame(this IBufferWriter<byte> writer, in ReadOnlySequence<byte> payload) => FrameFormat.WriteFrame(writer, payload);
 
     /// <summary>Writes one frame and flushes it. The flush waits while the peer is not keeping up (backpressure).</summary>
     /// <returns>The flush result; <see cref="FlushResult.IsCompleted"/> means the peer no longer reads.</returns>

@@ -46,7 +46,7 @@ public class CertificateTelemetryTests
         using var issuer = StartIssuer(telemetry, clock, TimeSpan.FromHours(3));
         var policy = new InternalCertsConfig(TimeSpan.FromHours(3), null, PrivateKeyAlgorithm.Ec256, RotationPolicy.Always);
         var good = issuer.Backend.GetCurrent().Certificate.Thumbprint;
-        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check("backend", issuer.Backend, policy, clock.GetUtcNow()).State);
+        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check(TransportSide.Backend, issuer.Backend, policy, clock.GetUtcNow()).State);
         issuer.KeyFactory = _ => throw new CryptographicException("The key store is offline.");
 
         clock.Advance(TimeSpan.FromHours(2)); // 2/3 of 3h: due, and the renewal fails.
@@ -58,7 +58,7 @@ public class CertificateTelemetryTests
         Assert.Contains("The key store is offline.", failed.Message, StringComparison.Ordinal);
         Assert.Equal(1, failures.GetMeasurementSnapshot().Sum((Source, "issuer"), (Kind, "leaf"), (Side, "backend")));
         Assert.Equal(good, issuer.Backend.GetCurrent().Certificate.Thumbprint);
-        var degraded = CertificateHealth.Check("backend", issuer.Backend, policy, clock.GetUtcNow());
+        var degraded = CertificateHealth.Check(TransportSide.Backend, issuer.Backend, policy, clock.GetUtcNow());
         Assert.Equal(CertificateState.Degraded, degraded.State);
         Assert.Contains("past its renewal time", degraded.Description, StringComparison.Ordinal);
 
@@ -66,7 +66,7 @@ public class CertificateTelemetryTests
         clock.Advance(TimeSpan.FromSeconds(2)); // The first retry, 1 s later, succeeds.
 
         Assert.NotEqual(good, issuer.Backend.GetCurrent().Certificate.Thumbprint);
-        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check("backend", issuer.Backend, policy, clock.GetUtcNow()).State);
+        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check(TransportSide.Backend, issuer.Backend, policy, clock.GetUtcNow()).State);
     }
 
     [Fact]

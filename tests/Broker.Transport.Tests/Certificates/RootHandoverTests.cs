@@ -50,7 +50,7 @@ public sealed class RootHandoverTests
         var reloaded = Assert.Single(side.Logs.Events(112));
         Assert.Contains($"roots added: CN=Root 2 ({r2.Root.Thumbprint}); roots removed: CN=Root 1 ({r1.Root.Thumbprint}), trusted while this side's own certificate chains to it", reloaded.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(old.Thumbprint, reloaded.Message, StringComparison.Ordinal);
-        var health = CertificateHealth.Check("backend", side.Source, Policy, side.Time.GetUtcNow());
+        var health = CertificateHealth.Check(TransportSide.Backend, side.Source, Policy, side.Time.GetUtcNow());
         Assert.Equal(CertificateState.Degraded, health.State);
         Assert.Equal(start + (2 * Handover), health.Data["backend.handover.ends_at"]);
         Assert.Equal(start + Handover, health.Data["backend.handover.switch_at"]);
@@ -71,7 +71,7 @@ public sealed class RootHandoverTests
         Assert.Equal(start + (2 * Handover), handover.EndsAt);
         Assert.Equal([112, 113, 114], side.Steps());
         Assert.Contains($"roots this side no longer uses stay trusted until {start + (2 * Handover):u}", side.Logs.Events(114)[0].Message, StringComparison.Ordinal);
-        Assert.Equal(CertificateState.Degraded, CertificateHealth.Check("backend", side.Source, Policy, side.Time.GetUtcNow()).State);
+        Assert.Equal(CertificateState.Degraded, CertificateHealth.Check(TransportSide.Backend, side.Source, Policy, side.Time.GetUtcNow()).State);
 
         // RootHandover after the switch, the old root goes: the handover is over.
         await side.AdvanceAsync(Handover - TimeSpan.FromSeconds(1));
@@ -82,7 +82,7 @@ public sealed class RootHandoverTests
         Assert.Null(side.Source.Handover);
         Assert.Equal([112, 113, 114, 115], side.Steps());
         Assert.EndsWith("The root handover is over.", side.Logs.Events(115)[0].Message, StringComparison.Ordinal);
-        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check("backend", side.Source, Policy, side.Time.GetUtcNow()).State);
+        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check(TransportSide.Backend, side.Source, Policy, side.Time.GetUtcNow()).State);
 
         // Each version carried the trust of its moment: (old leaf, both roots), (new leaf, both), (new leaf, new root).
         Assert.Equal(
@@ -113,7 +113,7 @@ public sealed class RootHandoverTests
         Assert.Contains($"in place of {old.Thumbprint}", atOnce.Message, StringComparison.Ordinal);
         Assert.Contains($"no longer trusted (CN=Root 1 ({r1.Root.Thumbprint}))", atOnce.Message, StringComparison.Ordinal);
         Assert.Contains("no longer trusted", side.Logs.Events(112)[0].Message, StringComparison.Ordinal);
-        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check("backend", side.Source, Policy, side.Time.GetUtcNow()).State);
+        Assert.Equal(CertificateState.Healthy, CertificateHealth.Check(TransportSide.Backend, side.Source, Policy, side.Time.GetUtcNow()).State);
 
         // Nothing is left to happen later.
         await side.AdvanceAsync(Handover * 3);

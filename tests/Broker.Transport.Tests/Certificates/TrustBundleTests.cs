@@ -51,7 +51,7 @@ public sealed class TrustBundleTests
         Assert.Contains($"roots removed: CN=Root 1 ({r1.Root.Thumbprint}), trusted until {removedAt + Handover:u} (RootHandover)", side.Logs.Events(112)[1].Message, StringComparison.Ordinal);
         var retiring = Assert.Single(side.Source.Handover!.RetiringRoots);
         Assert.Equal(removedAt + Handover, retiring.TrustedUntil);
-        Assert.Equal(CertificateState.Degraded, CertificateHealth.Check("backend", side.Source, InternalCertsConfig.Default, side.Time.GetUtcNow()).State);
+        Assert.Equal(CertificateState.Degraded, CertificateHealth.Check(TransportSide.Backend, side.Source, InternalCertsConfig.Default, side.Time.GetUtcNow()).State);
         await side.AdvanceAsync(Handover);
         Assert.Equal(TrustFolders.Thumbprints(r2.Root), side.Trusted());
         Assert.Equal([112, 110, 112, 115], side.Steps());

@@ -111,7 +111,7 @@ internal sealed class Witness : IAsyncDisposable
         var frames = _server.CreateFrameReader(maxFrameSize: 128 * 1024);
         while (await frames.ReadFrameAsync(_stop.Token))
         {
-            FrameFormat.WriteFrame(_server.Output, frames.Current);
+            _server.Output.WriteFrame(frames.Current);
             await _server.Output.FlushAsync(_stop.Token);
         }
     }
