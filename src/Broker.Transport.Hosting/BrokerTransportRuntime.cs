@@ -19,6 +19,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
     private readonly BrokerTransportOptions _options;
     private readonly ILoggerFactory _loggers;
     private readonly IMeterFactory _meters;
+    private readonly TransportEnvironment _environment;
     private readonly Lock _gate = new();
     private readonly List<IDisposable> _owned = [];
     private readonly List<(TransportSide Side, ICertificateSource Source)> _sources = [];
@@ -33,6 +34,8 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
         _loggers = loggers;
         _meters = meters;
         Time = time;
+        // One context for every part the host builds: its logger factory, its meter factory, its one clock.
+        _environment = new TransportEnvironment { LoggerFactory = loggers, MeterFactory = meters, TimeProvider = time };
         var file = ReadBrokerConfig(_options);
         Config = file?.Config ?? BrokerConfig.Default;
         var log = HostingLog.Create(loggers);
@@ -102,9 +105,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
                     HandshakeTimeout = _options.HandshakeTimeout,
                     MaxConnectionAge = _options.MaxConnectionAge,
                     DrainGrace = _options.DrainGrace,
-                    LoggerFactory = _loggers,
-                    MeterFactory = _meters,
-                    TimeProvider = Time,
+                    Environment = _environment,
                 };
                 Config.ApplyTo(options);
                 foreach (var identity in _options.AllowedClientIdentities)
@@ -134,9 +135,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
                     MaxConnectionAge = _options.MaxConnectionAge,
                     DrainGrace = _options.DrainGrace,
                     ServerIdentity = _options.ServerIdentity,
-                    LoggerFactory = _loggers,
-                    MeterFactory = _meters,
-                    TimeProvider = Time,
+                    Environment = _environment,
                 };
                 Config.ApplyTo(options);
                 options.Certificates = Source(backend: false);
@@ -190,9 +189,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
             {
                 TrustBundlePath = _options.TrustBundlePath,
                 RootHandover = _options.RootHandover,
-                LoggerFactory = _loggers,
-                MeterFactory = _meters,
-                TimeProvider = Time,
+                Environment = _environment,
             });
             _owned.Add(secret);
             source = secret;
@@ -214,9 +211,7 @@ internal sealed class BrokerTransportRuntime : IAsyncDisposable
             var options = new InternalIssuerOptions
             {
                 Policy = Config.InternalCerts,
-                LoggerFactory = _loggers,
-                MeterFactory = _meters,
-                TimeProvider = Time,
+                Environment = _environment,
             };
             Replace(options.BackendNames, _options.BackendNames);
             Replace(options.FrontendNames, _options.FrontendNames);

@@ -25,7 +25,7 @@ internal sealed record PodSettings(
 
     public static string FrontendName(int index) => $"frontend-{index}.broker.svc";
 
-    public SecretFolderOptions SourceOptions(ILoggerFactory logs) => new() { PollInterval = Poll, RootHandover = RootHandover, TrustBundlePath = Bundle, LoggerFactory = logs };
+    public SecretFolderOptions SourceOptions(ILoggerFactory logs) => new() { PollInterval = Poll, RootHandover = RootHandover, TrustBundlePath = Bundle, Environment = new TransportEnvironment { LoggerFactory = logs } };
 
     /// <summary>The pod's log on standard error: the certificate source's reloads, refusals and handover steps, for the orchestrator to show.</summary>
     public static ILoggerFactory Logs() => LoggerFactory.Create(logging => logging

@@ -1,4 +1,5 @@
 using System.Net;
+using Broker.Transport;
 using Broker.Transport.Certificates;
 using Broker.Transport.Configuration;
 using Broker.Transport.Connections;
@@ -65,7 +66,7 @@ public sealed class LocalCluster : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Backends, 1);
         options.Config.EnsureSupported();
         var issuer = options.Config.EncryptInternalTraffic == Broker.Transport.Security.EncryptInternalTraffic.Enabled
-            ? InternalIssuer.Start(new InternalIssuerOptions { Policy = options.Config.InternalCerts, LoggerFactory = loggerFactory })
+            ? InternalIssuer.Start(new InternalIssuerOptions { Policy = options.Config.InternalCerts, Environment = new TransportEnvironment { LoggerFactory = loggerFactory } })
             : null;
         var cluster = new LocalCluster(options, issuer, loggerFactory);
         try
@@ -128,14 +129,14 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private BackendNode StartBackend(int index, IPEndPoint endpoint, TimeSpan warmUp)
     {
-        var transport = new TransportListenerOptions { Certificates = Issuer?.Backend, LoggerFactory = _loggerFactory };
+        var transport = new TransportListenerOptions { Certificates = Issuer?.Backend, Environment = new TransportEnvironment { LoggerFactory = _loggerFactory } };
         Options.Config.ApplyTo(transport);
         return BackendNode.Start(endpoint, transport, $"backend-{index}", _loggerFactory, warmUp);
     }
 
     private TransportConnectorOptions ConnectorOptions()
     {
-        var transport = new TransportConnectorOptions { Certificates = Issuer?.Frontend, LoggerFactory = _loggerFactory };
+        var transport = new TransportConnectorOptions { Certificates = Issuer?.Frontend, Environment = new TransportEnvironment { LoggerFactory = _loggerFactory } };
         Options.Config.ApplyTo(transport);
         return transport;
     }

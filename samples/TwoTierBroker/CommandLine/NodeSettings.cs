@@ -1,3 +1,4 @@
+using Broker.Transport;
 using Broker.Transport.Certificates;
 using Broker.Transport.Configuration;
 using Broker.Transport.Connections;
@@ -56,7 +57,7 @@ internal sealed class NodeSettings : IDisposable
 
         try
         {
-            var source = SecretFolderCertificateSource.Open(certDir, new SecretFolderOptions { LoggerFactory = loggerFactory, PollInterval = pollInterval ?? new SecretFolderOptions().PollInterval });
+            var source = SecretFolderCertificateSource.Open(certDir, new SecretFolderOptions { PollInterval = pollInterval ?? new SecretFolderOptions().PollInterval, Environment = new TransportEnvironment { LoggerFactory = loggerFactory } });
             return new NodeSettings(config, source, warnings, loggerFactory);
         }
         catch (CertificateLoadException ex)
@@ -90,14 +91,14 @@ internal sealed class NodeSettings : IDisposable
 
     public TransportListenerOptions ListenerOptions()
     {
-        var options = new TransportListenerOptions { Certificates = Certificates, LoggerFactory = LoggerFactory };
+        var options = new TransportListenerOptions { Certificates = Certificates, Environment = new TransportEnvironment { LoggerFactory = LoggerFactory } };
         Config.ApplyTo(options);
         return options;
     }
 
     public TransportConnectorOptions ConnectorOptions(string? serverIdentity)
     {
-        var options = new TransportConnectorOptions { Certificates = Certificates, LoggerFactory = LoggerFactory, ServerIdentity = serverIdentity };
+        var options = new TransportConnectorOptions { Certificates = Certificates, ServerIdentity = serverIdentity, Environment = new TransportEnvironment { LoggerFactory = LoggerFactory } };
         Config.ApplyTo(options);
         return options;
     }

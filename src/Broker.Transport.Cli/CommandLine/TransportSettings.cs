@@ -92,7 +92,7 @@ internal sealed class TransportSettings : IDisposable
                 PollInterval = pollInterval ?? DefaultPollInterval,
                 TrustBundlePath = trustBundle,
                 RootHandover = rootHandover ?? DefaultRootHandover,
-                LoggerFactory = loggerFactory,
+                Environment = new TransportEnvironment { LoggerFactory = loggerFactory },
             });
             return new TransportSettings(encrypt, certificates, warnings);
         }

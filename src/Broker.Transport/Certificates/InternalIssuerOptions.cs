@@ -48,20 +48,21 @@ public sealed class InternalIssuerOptions
     internal TimeSpan RetryDelayAfter(int failures) =>
         TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, RetryDelay.Ticks * (1L << Math.Clamp(failures - 1, 0, 30))));
 
-    /// <summary>The clock for every validity period and timer. Defaults to <see cref="TimeProvider.System"/>.</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
-
-    /// <summary>Where renewals and failures are logged. Defaults to none.</summary>
-    public ILoggerFactory? LoggerFactory { get; set; }
-
-    /// <summary>
-    /// Where rotations and failed rotations are counted (the <c>Broker.Transport</c> meter). Defaults to null:
-    /// a process-wide meter of that name.
-    /// </summary>
-    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
-
     /// <summary>The root's lifetime after defaults.</summary>
     internal TimeSpan EffectiveCaDuration => CaDuration ?? TimeSpan.FromTicks(Math.Max(TimeSpan.FromHours(8760).Ticks, Policy.Duration.Ticks * 3));
+
+    /// <summary>
+    /// Where this part logs, what it measures with, and its clock (every timeout, timer and validity check).
+    /// Defaults to <see cref="TransportEnvironment.Default"/>: no logs, the process-wide meter, the system clock. Give
+    /// the sources, the listener, the connector and the keepers of a process the same one.
+    /// </summary>
+    public TransportEnvironment Environment { get; set; } = TransportEnvironment.Default;
+
+    internal TimeProvider TimeProvider => Environment.TimeProvider;
+
+    internal Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory => Environment.LoggerFactory;
+
+    internal System.Diagnostics.Metrics.IMeterFactory? MeterFactory => Environment.MeterFactory;
 
     /// <summary>Checks the values once, at start, with a message that names the field.</summary>
     /// <exception cref="ArgumentException">A value is out of range, or the algorithm cannot be served.</exception>
@@ -93,6 +94,7 @@ public sealed class InternalIssuerOptions
             throw new ArgumentException($"{nameof(RetryDelay)} ({RetryDelay}) must be positive and not above {nameof(MaxRetryDelay)} ({MaxRetryDelay}).");
         }
 
-        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        ArgumentNullException.ThrowIfNull(Environment, nameof(Environment));
+        ArgumentNullException.ThrowIfNull(Environment.TimeProvider, nameof(TransportEnvironment.TimeProvider));
     }
 }

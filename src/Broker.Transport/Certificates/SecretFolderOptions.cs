@@ -45,15 +45,16 @@ public sealed class SecretFolderOptions
     /// </summary>
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The clock for validity checks, the poll timer and the read timeout. Defaults to <see cref="TimeProvider.System"/>.</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
-
-    /// <summary>Where reloads and refused sets are logged. Defaults to none.</summary>
-    public ILoggerFactory? LoggerFactory { get; set; }
-
     /// <summary>
-    /// Where reloads and refused sets are counted (the <c>Broker.Transport</c> meter). Defaults to null:
-    /// a process-wide meter of that name.
+    /// Where this part logs, what it measures with, and its clock (every timeout, timer and validity check).
+    /// Defaults to <see cref="TransportEnvironment.Default"/>: no logs, the process-wide meter, the system clock. Give
+    /// the sources, the listener, the connector and the keepers of a process the same one.
     /// </summary>
-    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+    public TransportEnvironment Environment { get; set; } = TransportEnvironment.Default;
+
+    internal TimeProvider TimeProvider => Environment.TimeProvider;
+
+    internal Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory => Environment.LoggerFactory;
+
+    internal System.Diagnostics.Metrics.IMeterFactory? MeterFactory => Environment.MeterFactory;
 }

@@ -19,14 +19,18 @@ public sealed class ConnectionKeeperOptions
     /// <summary>The longest wait between attempts. Defaults to 120 seconds (gRPC's MAX_BACKOFF).</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(120);
 
-    /// <summary>Where the keeper logs its connects, failures and hand-overs (category <c>Broker.Transport.Keeper</c>). Defaults to none.</summary>
-    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+    /// <summary>
+    /// Where this part logs, what it measures with, and its clock (every timeout, timer and validity check).
+    /// Defaults to <see cref="TransportEnvironment.Default"/>: no logs, the process-wide meter, the system clock. Give
+    /// the sources, the listener, the connector and the keepers of a process the same one.
+    /// </summary>
+    public TransportEnvironment Environment { get; set; } = TransportEnvironment.Default;
 
-    /// <summary>Where its connects and failures are counted (the <c>Broker.Transport</c> meter). Defaults to a process-wide meter.</summary>
-    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+    internal TimeProvider TimeProvider => Environment.TimeProvider;
 
-    /// <summary>The clock of the waits. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+    internal Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory => Environment.LoggerFactory;
+
+    internal System.Diagnostics.Metrics.IMeterFactory? MeterFactory => Environment.MeterFactory;
 
     /// <summary>Checks the values, with a message that names the field.</summary>
     internal void Validate()
@@ -51,7 +55,8 @@ public sealed class ConnectionKeeperOptions
             throw new ArgumentException($"{nameof(Jitter)} is {Jitter}; it must be at least 0 and less than 1.");
         }
 
-        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        ArgumentNullException.ThrowIfNull(Environment, nameof(Environment));
+        ArgumentNullException.ThrowIfNull(Environment.TimeProvider, nameof(TransportEnvironment.TimeProvider));
     }
 
     /// <summary>The wait before attempt number <paramref name="failures"/> + 1, before jitter: InitialBackoff x Multiplier^(failures - 1), at most MaxBackoff.</summary>

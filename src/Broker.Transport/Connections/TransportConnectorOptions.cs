@@ -36,15 +36,6 @@ public sealed class TransportConnectorOptions
     /// <summary>How each connection's socket and pipes behave.</summary>
     public SocketTransportOptions Socket { get; set; } = new();
 
-    /// <summary>Where the connector logs connections and failed handshakes. Defaults to none.</summary>
-    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
-
-    /// <summary>
-    /// Where the connector's handshakes, connections, bytes and certificate expiry are measured (the
-    /// <c>Broker.Transport</c> meter). Defaults to null: a process-wide meter of that name.
-    /// </summary>
-    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
-
     /// <summary>
     /// How long a connection may live, as gRPC's and Envoy's setting: when it is reached (with a jitter of plus or
     /// minus 10 %), the connection is asked to drain (<see cref="TransportConnection.DrainRequested"/>) and closed
@@ -60,8 +51,18 @@ public sealed class TransportConnectorOptions
     /// </summary>
     public TimeSpan DrainGrace { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The clock for every timeout and for the backend certificate's validity. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+    /// <summary>
+    /// Where this part logs, what it measures with, and its clock (every timeout, timer and validity check).
+    /// Defaults to <see cref="TransportEnvironment.Default"/>: no logs, the process-wide meter, the system clock. Give
+    /// the sources, the listener, the connector and the keepers of a process the same one.
+    /// </summary>
+    public TransportEnvironment Environment { get; set; } = TransportEnvironment.Default;
+
+    internal TimeProvider TimeProvider => Environment.TimeProvider;
+
+    internal Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory => Environment.LoggerFactory;
+
+    internal System.Diagnostics.Metrics.IMeterFactory? MeterFactory => Environment.MeterFactory;
 
     /// <summary>Checks the values once, at start, with a message that names the field.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>
@@ -103,7 +104,8 @@ public sealed class TransportConnectorOptions
         }
 
         ArgumentNullException.ThrowIfNull(Socket, nameof(Socket));
-        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        ArgumentNullException.ThrowIfNull(Environment, nameof(Environment));
+        ArgumentNullException.ThrowIfNull(Environment.TimeProvider, nameof(TransportEnvironment.TimeProvider));
         Socket.Validate();
     }
 }

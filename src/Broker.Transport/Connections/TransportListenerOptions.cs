@@ -44,15 +44,6 @@ public sealed class TransportListenerOptions
     /// <summary>Whether TLS 1.2 is accepted besides 1.3. Defaults to <see langword="false"/>: TLS 1.3 only.</summary>
     public bool AllowTls12 { get; set; }
 
-    /// <summary>Where the listener logs connections, refused handshakes and other events. Defaults to none.</summary>
-    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
-
-    /// <summary>
-    /// Where the listener's handshakes, connections, bytes and certificate expiry are measured (the
-    /// <c>Broker.Transport</c> meter). Defaults to null: a process-wide meter of that name.
-    /// </summary>
-    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
-
     /// <summary>The length of the kernel's queue of connections not yet accepted. Defaults to 512.</summary>
     public int Backlog { get; set; } = 512;
 
@@ -80,8 +71,18 @@ public sealed class TransportListenerOptions
     /// </summary>
     public TimeSpan DrainGrace { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The clock for every timeout and for the frontend certificate's validity. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake.</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+    /// <summary>
+    /// Where this part logs, what it measures with, and its clock (every timeout, timer and validity check).
+    /// Defaults to <see cref="TransportEnvironment.Default"/>: no logs, the process-wide meter, the system clock. Give
+    /// the sources, the listener, the connector and the keepers of a process the same one.
+    /// </summary>
+    public TransportEnvironment Environment { get; set; } = TransportEnvironment.Default;
+
+    internal TimeProvider TimeProvider => Environment.TimeProvider;
+
+    internal Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory => Environment.LoggerFactory;
+
+    internal System.Diagnostics.Metrics.IMeterFactory? MeterFactory => Environment.MeterFactory;
 
     /// <summary>Checks the values once, at start, with a message that names the field.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>
@@ -133,7 +134,8 @@ public sealed class TransportListenerOptions
         }
 
         ArgumentNullException.ThrowIfNull(Socket, nameof(Socket));
-        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        ArgumentNullException.ThrowIfNull(Environment, nameof(Environment));
+        ArgumentNullException.ThrowIfNull(Environment.TimeProvider, nameof(TransportEnvironment.TimeProvider));
         Socket.Validate();
     }
 }

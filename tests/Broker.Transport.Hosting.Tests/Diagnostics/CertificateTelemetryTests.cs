@@ -108,7 +108,7 @@ public class CertificateTelemetryTests
         var pki = TestPki.Create();
         var first = pki.Backend();
         WriteSecret(folder, first);
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters, PollInterval = TimeSpan.FromHours(1) });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), Environment = new TransportEnvironment { LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters } });
         var second = pki.Backend();
         WriteSecret(folder, second);
 
@@ -140,7 +140,7 @@ public class CertificateTelemetryTests
         var (r1, r2) = (TestPki.Create("Root 1"), TestPki.Create("Root 2"));
         WriteSecret(folder, r1.Backend());
         var clock = Issuers.ClockAtRealNow();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters, PollInterval = TimeSpan.FromHours(1), TimeProvider = clock });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), Environment = new TransportEnvironment { LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters, TimeProvider = clock } });
         var handover = new SecretFolderOptions().RootHandover;
 
         WriteSecret(folder, r2.Backend()); // leaf and ca.crt together: an abrupt CA switch
@@ -174,7 +174,7 @@ public class CertificateTelemetryTests
         var pki = TestPki.Create();
         WriteSecret(folder, pki.Backend());
         var file = bundle.Write("ca.crt", PemFiles.Bundle(pki.Bundle));
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TrustBundlePath = bundle.Path, LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters, PollInterval = TimeSpan.FromHours(1) });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TrustBundlePath = bundle.Path, PollInterval = TimeSpan.FromHours(1), Environment = new TransportEnvironment { LoggerFactory = telemetry.Loggers, MeterFactory = telemetry.Meters } });
 
         bundle.Write("ca.crt", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
         Assert.False(source.CheckNow());
@@ -191,8 +191,8 @@ public class CertificateTelemetryTests
     private static InternalIssuer StartIssuer(Telemetry telemetry, TimeProvider clock, TimeSpan duration)
     {
         var options = Issuers.Options(clock, duration);
-        options.LoggerFactory = telemetry.Loggers;
-        options.MeterFactory = telemetry.Meters;
+        options.Environment = options.Environment with { LoggerFactory = telemetry.Loggers };
+        options.Environment = options.Environment with { MeterFactory = telemetry.Meters };
         return InternalIssuer.Start(options);
     }
 

@@ -30,8 +30,8 @@ public class ConnectionTelemetryTests
         var pki = TestPki.Create();
         await using var listener = Loopback.ListenTls(pki, o => Observe(o, telemetry));
         var client = Loopback.TlsClient(pki);
-        client.LoggerFactory = telemetry.Loggers;
-        client.MeterFactory = telemetry.Meters;
+        client.Environment = client.Environment with { LoggerFactory = telemetry.Loggers };
+        client.Environment = client.Environment with { MeterFactory = telemetry.Meters };
 
         var (frontend, backend) = await Loopback.ConnectAsync(listener, client, ct).Guarded(ct);
         Assert.Equal(1, active.GetMeasurementSnapshot().Sum((Side, "backend"), (Encryption, "enabled")));
@@ -144,8 +144,8 @@ public class ConnectionTelemetryTests
         var pki = TestPki.Create();
         await using var listener = Loopback.ListenTls(pki);
         var options = Loopback.TlsClient(pki, serverIdentity: "backend.elsewhere.svc");
-        options.LoggerFactory = telemetry.Loggers;
-        options.MeterFactory = telemetry.Meters;
+        options.Environment = options.Environment with { LoggerFactory = telemetry.Loggers };
+        options.Environment = options.Environment with { MeterFactory = telemetry.Meters };
 
         var error = await Assert.ThrowsAsync<HandshakeException>(async () => await new TransportConnector(options).ConnectAsync(listener.LocalEndPoint, ct));
 
@@ -215,7 +215,7 @@ public class ConnectionTelemetryTests
         using var issuer = Issuers.Start(clock, TimeSpan.FromHours(240), caDuration: TimeSpan.FromHours(9000));
         using var leafGauge = telemetry.Collect<double>("broker.transport.certificate.leaf.expires_in");
         using var rootGauge = telemetry.Collect<double>("broker.transport.certificate.root.expires_in");
-        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = issuer.Backend, MeterFactory = telemetry.Meters, TimeProvider = clock });
+        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = issuer.Backend, Environment = new TransportEnvironment { MeterFactory = telemetry.Meters, TimeProvider = clock } });
         clock.Advance(TimeSpan.FromHours(40));
 
         leafGauge.RecordObservableInstruments();
@@ -283,8 +283,8 @@ public class ConnectionTelemetryTests
 
     private static void Observe(TransportListenerOptions options, Telemetry telemetry)
     {
-        options.LoggerFactory = telemetry.Loggers;
-        options.MeterFactory = telemetry.Meters;
+        options.Environment = options.Environment with { LoggerFactory = telemetry.Loggers };
+        options.Environment = options.Environment with { MeterFactory = telemetry.Meters };
     }
 
     private static async Task WaitForAsync(Func<bool> condition)

@@ -20,7 +20,7 @@ public class LogInjectionTests
         var ct = TestContext.Current.CancellationToken;
         using var telemetry = new Telemetry();
         var pki = TestPki.Create();
-        await using var listener = Loopback.ListenTls(pki, o => o.LoggerFactory = telemetry.Loggers);
+        await using var listener = Loopback.ListenTls(pki, o => o.Environment = new TransportEnvironment { LoggerFactory = telemetry.Loggers });
         var refused = new TaskCompletionSource<HandshakeFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         listener.HandshakeFailed += (_, e) => refused.TrySetResult(e);
 

@@ -88,7 +88,7 @@ public sealed class BoundedReadingTests
         Assert.Single(logs.Events(111));
 
         // Handshakes go on with the last good set meanwhile.
-        await using (var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source, TimeProvider = time }))
+        await using (var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source, Environment = new TransportEnvironment { TimeProvider = time } }))
         {
             await using var link = await Link.ConnectAsync(listener, Loopback.TlsClient(pki), ct);
             await link.PingAsync("while a read is stuck", ct);
@@ -175,7 +175,7 @@ public sealed class BoundedReadingTests
         await time.AdvanceAndPollAsync(source, Poll);
         Assert.Null(source.LastError);
         Assert.Equal(1000, source.GetCurrent().TrustBundle.Count);
-        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source, TimeProvider = time });
+        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source, Environment = new TransportEnvironment { TimeProvider = time } });
         await using var link = await Link.ConnectAsync(listener, Loopback.TlsClient(pki), ct);
         Assert.Equal(thousand.Certificate.Thumbprint, link.BackendSeenByClient);
     }
@@ -261,7 +261,7 @@ public sealed class BoundedReadingTests
         using var bundle = new KubeletSecretFolder(new Dictionary<string, string> { ["ca.crt"] = KubeletSecretFolder.Roots(pki.Bundle) });
         var time = Issuers.ClockAtRealNow();
         var logs = new LogCapture();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TimeProvider = time, PollInterval = Poll, ReadTimeout = ReadTimeout, LoggerFactory = logs, TrustBundlePath = bundle.Path });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = Poll, ReadTimeout = ReadTimeout, TrustBundlePath = bundle.Path, Environment = new TransportEnvironment { TimeProvider = time, LoggerFactory = logs } });
         bundle.Write(new Dictionary<string, string> { ["ca.crt"] = KubeletSecretFolder.Roots(pki.Bundle) + "\n" });
         var fifo = Path.Combine(bundle.Path, bundle.Current!, "ca.crt");
         File.Delete(fifo);
@@ -290,7 +290,7 @@ public sealed class BoundedReadingTests
     {
         var time = Issuers.ClockAtRealNow();
         var logs = new LogCapture();
-        var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TimeProvider = time, PollInterval = Poll, ReadTimeout = ReadTimeout, LoggerFactory = logs });
+        var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = Poll, ReadTimeout = ReadTimeout, Environment = new TransportEnvironment { TimeProvider = time, LoggerFactory = logs } });
         return new Setup(source, time, logs);
     }
 

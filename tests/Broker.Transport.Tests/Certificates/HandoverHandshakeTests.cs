@@ -112,7 +112,7 @@ public sealed class HandoverHandshakeTests
         var random = new Random(13);
         var (r1, r2) = (TestPki.Create("Root 1"), TestPki.Create("Root 2"));
         var time = Issuers.ClockAtRealNow();
-        var options = new SecretFolderOptions { TimeProvider = time, PollInterval = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromHours(1), RootHandover = TimeSpan.FromSeconds(handoverSeconds) };
+        var options = new SecretFolderOptions { PollInterval = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromHours(1), RootHandover = TimeSpan.FromSeconds(handoverSeconds), Environment = new TransportEnvironment { TimeProvider = time } };
         var pods = new List<(KubeletSecretFolder Folder, SecretFolderCertificateSource Source, Dictionary<string, string> Update, int DeliverAt, bool Backend)>();
         foreach (var backend in new[] { true, true, false, false, false })
         {

@@ -188,8 +188,8 @@ public class InternalIssuerFailureTests
         using var issuer = InternalIssuer.Start(new InternalIssuerOptions
         {
             Policy = new InternalCertsConfig(TimeSpan.FromHours(1), null, algorithm, algorithm == PrivateKeyAlgorithm.Rsa2048 ? RotationPolicy.Never : RotationPolicy.Always),
-            TimeProvider = time,
             RenewalJitter = 0,
+            Environment = new TransportEnvironment { TimeProvider = time },
         });
         var leaf = issuer.BackendSide.Leaf!.Thumbprint;
         time.SetUtcNow(issuer.BackendSide.RenewAt);

@@ -44,7 +44,7 @@ public class InternalIssuerScheduleTests
     {
         // 2160h, no renewBefore: renewal after 1440h (60 days), beyond what one timer can wait (49.7 days).
         var time = Issuers.Clock();
-        using var issuer = InternalIssuer.Start(new InternalIssuerOptions { TimeProvider = time, RenewalJitter = 0 });
+        using var issuer = InternalIssuer.Start(new InternalIssuerOptions { RenewalJitter = 0, Environment = new TransportEnvironment { TimeProvider = time } });
         Assert.Equal(Issuers.Epoch.AddHours(1440), issuer.BackendSide.RenewAt);
         Assert.Equal(Issuers.Epoch.AddHours(2160), Issuers.NotAfter(issuer.BackendSide.Leaf!));
         AssertRenewedExactlyAt(time, issuer, Issuers.Epoch.AddHours(1440));

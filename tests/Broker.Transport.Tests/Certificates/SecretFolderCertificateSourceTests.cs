@@ -31,7 +31,7 @@ public sealed class SecretFolderCertificateSourceTests
         var first = pki.Backend();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(first));
         var time = Issuers.ClockAtRealNow();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TimeProvider = time, PollInterval = Poll });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = Poll, Environment = new TransportEnvironment { TimeProvider = time } });
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source });
         var client = Loopback.TlsClient(pki);
         var changes = 0;
@@ -72,7 +72,7 @@ public sealed class SecretFolderCertificateSourceTests
         var first = pki.Frontend();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(first));
         var time = Issuers.ClockAtRealNow();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TimeProvider = time, PollInterval = Poll });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = Poll, Environment = new TransportEnvironment { TimeProvider = time } });
         await using var listener = Loopback.ListenTls(pki);
         var client = new TransportConnectorOptions { Certificates = source, ServerIdentity = "localhost" };
 
@@ -108,7 +108,7 @@ public sealed class SecretFolderCertificateSourceTests
         var good = pki.Backend();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(good));
         var time = Issuers.ClockAtRealNow();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TimeProvider = time, PollInterval = Poll });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = Poll, Environment = new TransportEnvironment { TimeProvider = time } });
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source });
         var client = Loopback.TlsClient(pki);
         var version = source.GetCurrent().Version;
@@ -200,7 +200,7 @@ public sealed class SecretFolderCertificateSourceTests
         var pki = TestPki.Create();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(pki.Backend()));
         var time = Issuers.ClockAtRealNow();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { TimeProvider = time, PollInterval = Poll });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = Poll, Environment = new TransportEnvironment { TimeProvider = time } });
         var start = time.GetUtcNow();
         var early = pki.Backend(spec => spec with { NotBefore = start.AddSeconds(35), NotAfter = start.AddDays(2) });
         folder.Write(KubeletSecretFolder.Payload(early));

@@ -115,7 +115,7 @@ public sealed class TrustBundleTests
         var first = pki.Backend();
         using var secret = new KubeletSecretFolder(KubeletSecretFolder.Payload(first).Where(kv => kv.Key != "ca.crt").ToDictionary());
         using var bundle = new KubeletSecretFolder(TrustFolders.BundlePayload(pki.Bundle, key: "trust-bundle.pem"));
-        using var source = SecretFolderCertificateSource.Open(secret.Path, new SecretFolderOptions { TrustBundlePath = bundle.Path, TimeProvider = Issuers.ClockAtRealNow() });
+        using var source = SecretFolderCertificateSource.Open(secret.Path, new SecretFolderOptions { TrustBundlePath = bundle.Path, Environment = new TransportEnvironment { TimeProvider = Issuers.ClockAtRealNow() } });
 
         Assert.Equal(first.Thumbprint, source.GetCurrent().Thumbprint);
         Assert.Equal(pki.Root.Thumbprint, Assert.Single(source.GetTrustBundle()).Thumbprint);

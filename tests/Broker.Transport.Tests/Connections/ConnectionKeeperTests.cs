@@ -24,7 +24,7 @@ public sealed class ConnectionKeeperTests
         var ct = TestContext.Current.CancellationToken;
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var nobody = FreePort();
-        await using var keeper = new ConnectionKeeper(Loopback.Connector(), nobody, new ConnectionKeeperOptions { TimeProvider = time, MaxBackoff = TimeSpan.FromSeconds(10) });
+        await using var keeper = new ConnectionKeeper(Loopback.Connector(), nobody, new ConnectionKeeperOptions { MaxBackoff = TimeSpan.FromSeconds(10), Environment = new TransportEnvironment { TimeProvider = time } });
         var events = Watch(keeper);
         var connections = keeper.ConnectionsAsync(ct).GetAsyncEnumerator(ct);
         var first = connections.MoveNextAsync().AsTask();
@@ -71,10 +71,10 @@ public sealed class ConnectionKeeperTests
         await using var listener = Loopback.Listen();
         var echo = EchoFramesAsync(listener, ct);
         var client = Loopback.PlaintextClient();
-        client.TimeProvider = time;
+        client.Environment = client.Environment with { TimeProvider = time };
         client.MaxConnectionAge = TimeSpan.FromMinutes(1);
         client.DrainGrace = TimeSpan.FromSeconds(10);
-        await using var keeper = new ConnectionKeeper(new TransportConnector(client), listener.LocalEndPoint, new ConnectionKeeperOptions { TimeProvider = time });
+        await using var keeper = new ConnectionKeeper(new TransportConnector(client), listener.LocalEndPoint, new ConnectionKeeperOptions { Environment = new TransportEnvironment { TimeProvider = time } });
 
         var echoed = new ConcurrentQueue<int>();
         var sent = 0;
@@ -133,7 +133,7 @@ public sealed class ConnectionKeeperTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var listener = Loopback.Listen();
         var port = listener.LocalEndPoint;
-        await using var keeper = new ConnectionKeeper(Loopback.Connector(), port, new ConnectionKeeperOptions { TimeProvider = time });
+        await using var keeper = new ConnectionKeeper(Loopback.Connector(), port, new ConnectionKeeperOptions { Environment = new TransportEnvironment { TimeProvider = time } });
         var events = Watch(keeper);
         await using var connections = keeper.ConnectionsAsync(ct).GetAsyncEnumerator(ct);
         Assert.True(await connections.MoveNextAsync().AsTask().Within("the first connection", ct));

@@ -26,9 +26,9 @@ public sealed class ConnectionLifetimeTests
         var expiry = time.GetUtcNow().AddMinutes(10);
         var frontend = pki.Frontend(spec => spec with { NotAfter = expiry });
         using var logs = new LogCapture();
-        await using var listener = Loopback.ListenTls(pki, o => { o.TimeProvider = time; o.DrainGrace = Grace; o.Socket = Loopback.Patient(); o.LoggerFactory = logs; });
+        await using var listener = Loopback.ListenTls(pki, o => { o.Environment = new TransportEnvironment { TimeProvider = time, LoggerFactory = logs }; o.DrainGrace = Grace; o.Socket = Loopback.Patient(); });
         var client = Loopback.TlsClient(pki, frontend);
-        client.TimeProvider = time;
+        client.Environment = client.Environment with { TimeProvider = time };
         client.DrainGrace = Grace;
         client.Socket = Loopback.Patient();
         await using var link = await Link.ConnectAsync(listener, client, ct);
@@ -80,9 +80,9 @@ public sealed class ConnectionLifetimeTests
         var time = Issuers.ClockAtRealNow();
         var pki = TestPki.Create();
         var backend = pki.Backend(spec => spec with { NotAfter = time.GetUtcNow().AddHours(1) });
-        await using var listener = Loopback.ListenTls(pki, o => o.TimeProvider = time, backend);
+        await using var listener = Loopback.ListenTls(pki, o => o.Environment = new TransportEnvironment { TimeProvider = time }, backend);
         var client = Loopback.TlsClient(pki);
-        client.TimeProvider = time;
+        client.Environment = client.Environment with { TimeProvider = time };
         var expiry = backend.NotAfter;
         var bounds = new List<DateTimeOffset>();
         for (var i = 0; i < 12; i++)
@@ -104,7 +104,7 @@ public sealed class ConnectionLifetimeTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var age = TimeSpan.FromSeconds(100);
         var options = Loopback.PlaintextServer();
-        options.TimeProvider = time;
+        options.Environment = options.Environment with { TimeProvider = time };
         options.MaxConnectionAge = age;
         options.DrainGrace = TimeSpan.FromSeconds(10);
         await using var listener = Loopback.Listen(options);
@@ -156,8 +156,8 @@ public sealed class ConnectionLifetimeTests
         var ct = TestContext.Current.CancellationToken;
         var (r1, r2) = (TestPki.Create("Root 1"), TestPki.Create("Root 2"));
         using var backend = TrustFolders.Open(r1.Backend());
-        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = backend.Source, TimeProvider = backend.Time, DrainGrace = Grace });
-        var client = new TransportConnectorOptions { Certificates = new StaticCertificateSource(r1.Frontend()), ServerIdentity = "localhost", TimeProvider = backend.Time };
+        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = backend.Source, DrainGrace = Grace, Environment = new TransportEnvironment { TimeProvider = backend.Time } });
+        var client = new TransportConnectorOptions { Certificates = new StaticCertificateSource(r1.Frontend()), ServerIdentity = "localhost", Environment = new TransportEnvironment { TimeProvider = backend.Time } };
         await using var link = await Link.ConnectAsync(listener, client, ct);
         Assert.Equal(r1.Root.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), link.Server.Security.PeerCertificate!.Root!.Thumbprint);
         var leafBound = link.Server.ClosesAt!.Value;
@@ -191,8 +191,8 @@ public sealed class ConnectionLifetimeTests
         var ct = TestContext.Current.CancellationToken;
         var (r1, r2) = (TestPki.Create("Root 1"), TestPki.Create("Root 2"));
         using var backend = TrustFolders.Open(r1.Backend(), handover: TimeSpan.Zero);
-        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = backend.Source, TimeProvider = backend.Time, DrainGrace = Grace });
-        var client = new TransportConnectorOptions { Certificates = new StaticCertificateSource(r1.Frontend()), ServerIdentity = "localhost", TimeProvider = backend.Time };
+        await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = backend.Source, DrainGrace = Grace, Environment = new TransportEnvironment { TimeProvider = backend.Time } });
+        var client = new TransportConnectorOptions { Certificates = new StaticCertificateSource(r1.Frontend()), ServerIdentity = "localhost", Environment = new TransportEnvironment { TimeProvider = backend.Time } };
         await using var link = await Link.ConnectAsync(listener, client, ct);
 
         backend.WriteSecret(r2.Backend());

@@ -32,7 +32,7 @@ public class ConnectorTests
         var ct = TestContext.Current.CancellationToken;
         using var unanswered = Unanswered.Create();
         var clock = new FakeTimeProvider();
-        var connector = new TransportConnector(new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, ConnectTimeout = TimeSpan.FromSeconds(7), TimeProvider = clock });
+        var connector = new TransportConnector(new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, ConnectTimeout = TimeSpan.FromSeconds(7), Environment = new TransportEnvironment { TimeProvider = clock } });
 
         var connecting = connector.ConnectAsync(unanswered.EndPoint, ct).AsTask();
         clock.Advance(TimeSpan.FromSeconds(7));
@@ -48,7 +48,7 @@ public class ConnectorTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var unanswered = Unanswered.Create();
-        var connector = new TransportConnector(new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, TimeProvider = new FakeTimeProvider() });
+        var connector = new TransportConnector(new TransportConnectorOptions { EncryptInternalTraffic = EncryptInternalTraffic.Disabled, Environment = new TransportEnvironment { TimeProvider = new FakeTimeProvider() } });
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
         var connecting = connector.ConnectAsync(unanswered.EndPoint, cancel.Token).AsTask();

@@ -45,7 +45,7 @@ public class HandshakeTimeoutTests
         await using var listener = Loopback.ListenTls(pki, o =>
         {
             o.HandshakeTimeout = TimeSpan.FromSeconds(2);
-            o.TimeProvider = time;
+            o.Environment = o.Environment with { TimeProvider = time };
         });
         var refused = listener.NextFailure();
 
@@ -84,7 +84,7 @@ public class HandshakeTimeoutTests
         {
             o.MaxPendingHandshakes = max;
             o.HandshakeTimeout = TimeSpan.FromSeconds(5);
-            o.TimeProvider = time;
+            o.Environment = o.Environment with { TimeProvider = time };
         });
         var failures = new ConcurrentQueue<HandshakeException>();
         listener.HandshakeFailed += (_, e) => failures.Enqueue(e.Error);

@@ -64,7 +64,7 @@ public sealed class TlsResumptionTests
         var pki = TestPki.Create();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(pki.Backend()));
         var time = Issuers.ClockAtRealNow();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), TimeProvider = time });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), Environment = new TransportEnvironment { TimeProvider = time } });
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source });
         await using var relay = new TlsHandshakeRelay(listener.LocalEndPoint);
         var client = Loopback.TlsClient(pki);
@@ -116,7 +116,7 @@ public sealed class TlsResumptionTests
         var backend = b.Backend();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(backend, trust: [a.Root, b.Root]));
         var time = Issuers.ClockAtRealNow();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), TimeProvider = time });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), Environment = new TransportEnvironment { TimeProvider = time } });
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = source });
         var refused = listener.NextFailure();
         await using var relay = new TlsHandshakeRelay(listener.LocalEndPoint);
@@ -164,7 +164,7 @@ public sealed class TlsResumptionTests
         var frontend = a.Frontend();
         using var folder = new KubeletSecretFolder(KubeletSecretFolder.Payload(frontend, trust: [a.Root, b.Root]));
         var time = Issuers.ClockAtRealNow();
-        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), TimeProvider = time });
+        using var source = SecretFolderCertificateSource.Open(folder.Path, new SecretFolderOptions { PollInterval = TimeSpan.FromHours(1), Environment = new TransportEnvironment { TimeProvider = time } });
         var backend = new CertificateCredentials(b.Backend().Certificate, null, a.Bundle);
         await using var listener = TransportListener.Bind(Loopback.AnyPort, new TransportListenerOptions { Certificates = new StaticCertificateSource(backend) });
         await using var relay = new TlsHandshakeRelay(listener.LocalEndPoint);

@@ -36,7 +36,7 @@ internal static class Issuers
             Policy = new InternalCertsConfig(duration, renewBefore, PrivateKeyAlgorithm.Ec256, rotation),
             CaDuration = caDuration,
             RenewalJitter = jitter,
-            TimeProvider = time,
+            Environment = new TransportEnvironment { TimeProvider = time },
         };
 
     public static InternalIssuer Start(

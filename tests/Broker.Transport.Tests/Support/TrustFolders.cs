@@ -52,11 +52,10 @@ internal sealed class TrustFolders : IDisposable
         var logs = new LogCapture();
         var source = SecretFolderCertificateSource.Open(secret.Path, new SecretFolderOptions
         {
-            TimeProvider = time,
             PollInterval = Poll,
             RootHandover = handover ?? Handover,
             TrustBundlePath = configMap?.Path,
-            LoggerFactory = logs,
+            Environment = new TransportEnvironment { TimeProvider = time, LoggerFactory = logs },
         });
         return new TrustFolders(secret, configMap, time, logs, source);
     }
