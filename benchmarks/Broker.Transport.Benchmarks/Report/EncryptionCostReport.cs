@@ -5,7 +5,7 @@ namespace Broker.Transport.Benchmarks.Report;
 
 /// <summary>
 /// <c>report [--quick] [--rounds N] [--out DIR]</c>: what encryption costs this transport on this machine, in
-/// about two minutes. Checks that both modes carry every byte intact, then measures throughput by frame size
+/// about two minutes (<c>--quick</c>: seconds). Checks that both modes carry every byte intact, then measures throughput by frame size
 /// (one connection and four), 256-byte ping-pong latency and connection setup, each Disabled, Enabled, over
 /// the naive SslStream and (where it applies) a plain socket, in interleaved rounds; prints a table per
 /// workload group and writes Markdown, CSV, JSON and a chart into a folder it names at the end.
@@ -32,7 +32,7 @@ internal static class EncryptionCostReport
         var command = "dotnet run -c Release --project benchmarks/Broker.Transport.Benchmarks -- report" + (args.Length > 0 ? " " + string.Join(' ', args) : string.Empty);
         Console.WriteLine($"Broker.Transport: the cost of encryption{(options.Quick ? " (quick run: numbers mean nothing)" : string.Empty)}");
         Console.WriteLine($"  {machine.Describe()}; {machine.Load()}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {options.Rounds} rounds of every workload; about {(options.Quick ? "15 seconds" : "a minute and a half")} of measurement on 2 cores"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {options.Rounds} rounds of every workload; {ReportMeasurements.Describe(ReportMeasurements.Estimate(options))} of measurement (estimated from what will run, at the pace of a 2-core machine)"));
 
         var clock = Stopwatch.StartNew();
         var (integrity, rows, mqtt) = await ReportProgress.RunAsync(ReportMeasurements.Phases(options), async progress =>

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Broker.Transport.Benchmarks.Report;
 
 /// <summary>
-/// How long the report measures: the full run (about a minute of measurement on 2 cores) or
+/// How long the report measures: the full run (about two minutes of measurement on 2 cores) or
 /// <c>--quick</c> (seconds: every workload once or twice on small batches, for CI; its numbers mean nothing).
 /// </summary>
 internal sealed record ReportOptions
