@@ -40,7 +40,7 @@ internal sealed class SidecarLoopback : IAsyncDisposable
                 backend.LocalEndPoint,
                 TlsLoopback.ServerIdentity,
                 cipherSuite is { } suite ? [suite.ToString()] : null);
-            return new SidecarLoopback(backend, pair);
+            return new SidecarLoopback(backend, pair) { CipherSuite = cipherSuite };
         }
         catch
         {
@@ -48,6 +48,28 @@ internal sealed class SidecarLoopback : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The same, limited to the suite this transport's Enabled path negotiates on <paramref name="issuer"/>'s
+    /// leaves (one connect to find out), so the two encrypted paths differ in where TLS runs, not in the cipher.
+    /// </summary>
+    public static async Task<SidecarLoopback> StartMatchingEnabledAsync(string stunnel, InternalIssuer issuer)
+        => await StartAsync(stunnel, issuer, await EnabledSuiteAsync(issuer));
+
+    /// <summary>The suite this transport's Enabled path negotiates on <paramref name="issuer"/>'s leaves: one connect.</summary>
+    public static async Task<TlsCipherSuite?> EnabledSuiteAsync(InternalIssuer issuer)
+    {
+        var (listener, client, server) = await TlsLoopback.ConnectTransportAsync(issuer);
+        var suite = client.Security.CipherSuite;
+        client.Abort("the sidecar pair's suite probe");
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+        await listener.DisposeAsync();
+        return suite;
+    }
+
+    /// <summary>The suite the pair is limited to, or null for stunnel's default.</summary>
+    public TlsCipherSuite? CipherSuite { get; private init; }
 
     /// <summary>
     /// One connection through the pair: the frontend's end and the backend's. Call one at a time, so the

@@ -16,6 +16,8 @@ internal static partial class ReportMeasurements
     private const double SecondsPerMqttLatencySample = 0.3e-3;
     private const double SecondsPerMqttSetup = 0.3;
 
+    private const double SecondsPerSidecarStart = 0.2;
+
     // Each phase's start (the issuer's first leaves, the JIT on first use): most of a quick run.
     private const double SecondsPerPhaseStart = 0.3;
 
@@ -28,6 +30,7 @@ internal static partial class ReportMeasurements
     public static TimeSpan Estimate(ReportOptions options)
     {
         var rounds = options.Rounds;
+        var sidecar = options.Stunnel is not null;
         var seconds = Phases(options).Count * SecondsPerPhaseStart;
         foreach (var connections in ConnectionCounts)
         {
@@ -36,11 +39,17 @@ internal static partial class ReportMeasurements
             {
                 var batch = (set.Frames * SecondsPerFrame) + (set.Bytes * SecondsPerByte);
                 var measurement = batch * Math.Max(1, Math.Ceiling(options.MinSampleTime.TotalSeconds / batch));
-                seconds += Paths.Length * (batch + (rounds * measurement));
+                seconds += PathsOf(set, sidecar).Length * (batch + (rounds * measurement));
             }
         }
 
-        seconds += Paths.Length * (options.WarmupRoundTrips + (rounds * options.RoundTrips)) * SecondsPerRoundTrip;
+        var latencyPaths = Paths.Length + (sidecar ? 1 : 0);
+        seconds += latencyPaths * (options.WarmupRoundTrips + (rounds * options.RoundTrips)) * SecondsPerRoundTrip;
+        if (sidecar)
+        {
+            // Two pairs of stunnel processes (throughput, latency), each started and then killed.
+            seconds += 2 * SecondsPerSidecarStart;
+        }
 
         // Per algorithm, six operations (full and resumed on three paths), each warmed twice; then the rotation's
         // three measurements per round, the rotating one lasting at least three renewal intervals.
