@@ -62,13 +62,23 @@ internal sealed class ThroughputLanes : IAsyncDisposable
     }
 
     /// <summary>Connects <paramref name="connections"/> pairs through <paramref name="sidecar"/>, one after another; the sidecar outlives them.</summary>
-    public static async Task<ThroughputLanes> OverSidecarAsync(SidecarLoopback sidecar, int connections)
+    public static Task<ThroughputLanes> OverSidecarAsync(SidecarLoopback sidecar, int connections)
+        => OverTransportAsync(async () =>
+        {
+            var (client, server) = await sidecar.ConnectAsync();
+            return (null, client, server);
+        }, connections);
+
+    /// <summary>
+    /// <paramref name="connections"/> transport pairs from <paramref name="connect"/>, one after another, each
+    /// disposed with the listener it came with (null: a listener someone else disposes).
+    /// </summary>
+    public static async Task<ThroughputLanes> OverTransportAsync(Func<Task<(TransportListener? Listener, TransportConnection Client, TransportConnection Server)>> connect, int connections)
     {
         var lanes = new Lane[connections];
         for (var i = 0; i < connections; i++)
         {
-            var (client, server) = await sidecar.ConnectAsync();
-            lanes[i] = new TransportLane((null, client, server));
+            lanes[i] = new TransportLane(await connect());
         }
 
         return new ThroughputLanes(lanes);

@@ -16,10 +16,12 @@ internal sealed class TlsClientSecurity : IClientSecurity
 {
     private readonly TransportConnectorOptions _options;
     private readonly PeerIdentity? _serverIdentity;
+    private readonly CipherSuitesPolicy? _cipherSuites;
 
     public TlsClientSecurity(TransportConnectorOptions options)
     {
         _options = options;
+        _cipherSuites = TlsCipherSuites.Policy(options.CipherSuites);
 
         // Typed once, at start (Validate has refused a ServerIdentity that is not an identity).
         _serverIdentity = options.ServerIdentity is { } identity ? PeerIdentity.Parse(identity, nameof(TransportConnectorOptions.ServerIdentity)) : null;
@@ -108,6 +110,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
             TargetHost = expected.Kind == PeerIdentityKind.Dns ? expected.Text : string.Empty,
             ClientCertificateContext = credentials.Context,
             EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
+            CipherSuitesPolicy = _cipherSuites,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             CertificateChainPolicy = HandshakeFailure.NothingTrusted,
             AllowRenegotiation = false,

@@ -28,10 +28,12 @@ internal sealed class TlsServerSecurity : IServerSecurity
 
     private readonly TransportListenerOptions _options;
     private readonly PeerIdentityPolicy _identity;
+    private readonly CipherSuitesPolicy? _cipherSuites;
 
     public TlsServerSecurity(TransportListenerOptions options)
     {
         _options = options;
+        _cipherSuites = TlsCipherSuites.Policy(options.CipherSuites);
 
         // Typed once, at start (Validate has refused an entry that is not an identity).
         _identity = PeerIdentityPolicy.ForFrontends(
@@ -157,6 +159,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
         ServerCertificateContext = credentials.Context,
         ClientCertificateRequired = true,
         EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
+        CipherSuitesPolicy = _cipherSuites,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         CertificateChainPolicy = HandshakeFailure.NothingTrusted,
         AllowRenegotiation = false,
