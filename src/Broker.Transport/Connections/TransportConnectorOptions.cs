@@ -32,7 +32,8 @@ public sealed class TransportConnectorOptions
 
     /// <summary>
     /// The TLS cipher suites the handshake may negotiate, in order of preference; the same list on both sides
-    /// negotiates its first suite. Defaults to null: OpenSSL's own list (TLS_AES_256_GCM_SHA384 first). With
+    /// negotiates its first suite. Defaults to null: OpenSSL's own list and order (TLS_AES_256_GCM_SHA384 first,
+    /// unless the process's OpenSSL configuration says otherwise), which keeps TLS session resumption. With
     /// <see cref="AllowTls12"/> off it may name only TLS 1.3's three suites (TLS_AES_128_GCM_SHA256,
     /// TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256); it needs OpenSSL (Linux). Setting it costs TLS session
     /// resumption: .NET keeps no TLS context between handshakes that carry a cipher suite policy, so each one is full.
