@@ -11,6 +11,7 @@ namespace Broker.Transport.Benchmarks;
 /// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>);
 /// <c>pingpong</c> times round trips outside BenchmarkDotNet (see <see cref="LatencyProbe"/>);
 /// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>);
+/// <c>suites</c> compares the TLS 1.3 cipher suites in interleaved rounds (see <see cref="CipherSuiteProbe"/>);
 /// <c>fleet</c> runs many pods as processes under certificate rotations (see <see cref="Fleet.FleetCommand"/>).
 /// Anything else goes to BenchmarkDotNet's switcher (for example <c>--filter '*Throughput*' --job short</c>,
 /// or <c>--filter '*' --job dry --inProcess</c> in CI). The exit code is non-zero when a benchmark fails or a
@@ -50,6 +51,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == Fleet.FleetPod.Command)
         {
             return await Fleet.FleetPod.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "suites")
+        {
+            return await CipherSuiteProbe.RunAsync(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "handshakes")

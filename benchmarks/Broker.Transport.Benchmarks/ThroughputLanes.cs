@@ -21,6 +21,12 @@ public enum ThroughputPath
 
     /// <summary>This transport, <see cref="Security.EncryptInternalTraffic.Enabled"/> (mutual TLS 1.3): one frame and one flush per message.</summary>
     Enabled,
+
+    /// <summary>
+    /// The report's sidecar pair (<see cref="SidecarLoopback"/>): this transport Disabled at both ends, through two
+    /// stunnel processes speaking mutual TLS 1.3 to each other; opened with <see cref="ThroughputLanes.OverSidecarAsync"/>.
+    /// </summary>
+    Sidecar,
 }
 
 /// <summary>
@@ -47,8 +53,32 @@ internal sealed class ThroughputLanes : IAsyncDisposable
                 ThroughputPath.Socket => await StreamLane.SocketAsync(),
                 ThroughputPath.SslStream => await StreamLane.SslAsync(issuer),
                 ThroughputPath.Disabled => new TransportLane(await LoopbackPairs.ConnectTransportAsync()),
-                _ => new TransportLane(await TlsLoopback.ConnectTransportAsync(issuer)),
+                ThroughputPath.Enabled => new TransportLane(await TlsLoopback.ConnectTransportAsync(issuer)),
+                _ => throw new ArgumentOutOfRangeException(nameof(path), path, "The sidecar pair's lanes open with OverSidecarAsync."),
             };
+        }
+
+        return new ThroughputLanes(lanes);
+    }
+
+    /// <summary>Connects <paramref name="connections"/> pairs through <paramref name="sidecar"/>, one after another; the sidecar outlives them.</summary>
+    public static Task<ThroughputLanes> OverSidecarAsync(SidecarLoopback sidecar, int connections)
+        => OverTransportAsync(async () =>
+        {
+            var (client, server) = await sidecar.ConnectAsync();
+            return (null, client, server);
+        }, connections);
+
+    /// <summary>
+    /// <paramref name="connections"/> transport pairs from <paramref name="connect"/>, one after another, each
+    /// disposed with the listener it came with (null: a listener someone else disposes).
+    /// </summary>
+    public static async Task<ThroughputLanes> OverTransportAsync(Func<Task<(TransportListener? Listener, TransportConnection Client, TransportConnection Server)>> connect, int connections)
+    {
+        var lanes = new Lane[connections];
+        for (var i = 0; i < connections; i++)
+        {
+            lanes[i] = new TransportLane(await connect());
         }
 
         return new ThroughputLanes(lanes);
@@ -159,11 +189,12 @@ internal sealed class ThroughputLanes : IAsyncDisposable
     /// <summary>A transport pair: one frame and one flush per message, read with a <see cref="FrameReader"/>.</summary>
     private sealed class TransportLane : Lane
     {
-        private readonly TransportListener _listener;
+        private readonly TransportListener? _listener;
         private readonly TransportConnection _client;
         private readonly TransportConnection _server;
 
-        public TransportLane((TransportListener Listener, TransportConnection Client, TransportConnection Server) pair)
+        /// <summary>A pair and the listener it came from, disposed with it (null: the listener is someone else's).</summary>
+        public TransportLane((TransportListener? Listener, TransportConnection Client, TransportConnection Server) pair)
         {
             (_listener, _client, _server) = pair;
             Receiver = Task.Run(() => LoopbackPairs.DrainFramesAsync(_server, Progress, FrameFormat.DefaultMaxFrameSize));

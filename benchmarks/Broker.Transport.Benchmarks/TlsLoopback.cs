@@ -70,19 +70,19 @@ internal static class TlsLoopback
         return (new StaticCertificateSource(new CertificateCredentials(backend, null, bundle)), new StaticCertificateSource(new CertificateCredentials(frontend, null, bundle)));
     }
 
-    /// <summary>An encrypted listener on 127.0.0.1, port 0, presenting <paramref name="backend"/>'s certificate.</summary>
-    public static TransportListener Listen(ICertificateSource backend)
-        => TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new TransportListenerOptions { Certificates = backend });
+    /// <summary>An encrypted listener on 127.0.0.1, port 0, presenting <paramref name="backend"/>'s certificate (on <paramref name="cipherSuites"/>, if given).</summary>
+    public static TransportListener Listen(ICertificateSource backend, IReadOnlyList<TlsCipherSuite>? cipherSuites = null)
+        => TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new TransportListenerOptions { Certificates = backend, CipherSuites = cipherSuites });
 
-    /// <summary>An encrypted connector presenting <paramref name="frontend"/>'s certificate and expecting <paramref name="identity"/>.</summary>
-    public static TransportConnector Connector(ICertificateSource frontend, string identity = ServerIdentity)
-        => new(new TransportConnectorOptions { Certificates = frontend, ServerIdentity = identity });
+    /// <summary>An encrypted connector presenting <paramref name="frontend"/>'s certificate and expecting <paramref name="identity"/> (on <paramref name="cipherSuites"/>, if given).</summary>
+    public static TransportConnector Connector(ICertificateSource frontend, string identity = ServerIdentity, IReadOnlyList<TlsCipherSuite>? cipherSuites = null)
+        => new(new TransportConnectorOptions { Certificates = frontend, ServerIdentity = identity, CipherSuites = cipherSuites });
 
     /// <summary>A connector's encrypted connection and the listener's matching one, every other option at its default.</summary>
-    public static async Task<(TransportListener Listener, TransportConnection Client, TransportConnection Server)> ConnectTransportAsync(InternalIssuer issuer)
+    public static async Task<(TransportListener Listener, TransportConnection Client, TransportConnection Server)> ConnectTransportAsync(InternalIssuer issuer, IReadOnlyList<TlsCipherSuite>? cipherSuites = null)
     {
-        var listener = Listen(issuer.Backend);
-        var client = await Connector(issuer.Frontend).ConnectAsync(listener.LocalEndPoint);
+        var listener = Listen(issuer.Backend, cipherSuites);
+        var client = await Connector(issuer.Frontend, ServerIdentity, cipherSuites).ConnectAsync(listener.LocalEndPoint);
         var server = await listener.AcceptAsync() ?? throw new InvalidOperationException("The listener closed before it accepted.");
         return (listener, client, server);
     }

@@ -5,9 +5,10 @@ namespace Broker.Transport.Benchmarks.Report;
 
 /// <summary>
 /// <c>report [--quick] [--rounds N] [--out DIR]</c>: what encryption costs this transport on this machine, in
-/// about two minutes. Checks that both modes carry every byte intact, then measures throughput by frame size
+/// about two minutes (<c>--quick</c>: seconds). Checks that both modes carry every byte intact, then measures throughput by frame size
 /// (one connection and four), 256-byte ping-pong latency and connection setup, each Disabled, Enabled, over
-/// the naive SslStream and (where it applies) a plain socket, in interleaved rounds; prints a table per
+/// the naive SslStream, (where it applies) a plain socket and (for 256 B and 64 KiB frames and the ping-pong,
+/// when stunnel is installed) the sidecar pair, in interleaved rounds; prints a table per
 /// workload group and writes Markdown, CSV, JSON and a chart into a folder it names at the end.
 /// Exit code 0 when all went well, 1 when a byte came back different or a workload failed, 2 on bad arguments.
 /// </summary>
@@ -26,13 +27,22 @@ internal static class EncryptionCostReport
             return 2;
         }
 
+        options = options with { Stunnel = StunnelPair.FindExecutable() };
+        var sidecar = StunnelPair.NotInstalled;
+        if (options.Stunnel is not null)
+        {
+            using var issuer = TlsLoopback.StartIssuer();
+            sidecar = $"{StunnelPair.Describe(options.Stunnel)}, {options.Stunnel}, {await SidecarLoopback.EnabledSuiteAsync(issuer)}";
+        }
+
         var started = DateTimeOffset.UtcNow;
         var folder = Path.GetFullPath(options.OutputFolder ?? Path.Combine("artifacts", "encryption-cost", started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
         var machine = MachineInfo.Read();
         var command = "dotnet run -c Release --project benchmarks/Broker.Transport.Benchmarks -- report" + (args.Length > 0 ? " " + string.Join(' ', args) : string.Empty);
         Console.WriteLine($"Broker.Transport: the cost of encryption{(options.Quick ? " (quick run: numbers mean nothing)" : string.Empty)}");
         Console.WriteLine($"  {machine.Describe()}; {machine.Load()}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {options.Rounds} rounds of every workload; about {(options.Quick ? "15 seconds" : "a minute and a half")} of measurement on 2 cores"));
+        Console.WriteLine($"  sidecar pair: {sidecar}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {options.Rounds} rounds of every workload; {ReportMeasurements.Describe(ReportMeasurements.Estimate(options))} of measurement (estimated from what will run, at the pace of a 2-core machine)"));
 
         var clock = Stopwatch.StartNew();
         var (integrity, rows, mqtt) = await ReportProgress.RunAsync(ReportMeasurements.Phases(options), async progress =>
@@ -57,7 +67,7 @@ internal static class EncryptionCostReport
             return 1;
         }
 
-        var result = new ReportResult(started, command, options.Quick, machine with { LoadAverageAfter = MachineInfo.LoadAverage() }, integrity, rows, mqtt, clock.Elapsed);
+        var result = new ReportResult(started, command, options.Quick, machine with { LoadAverageAfter = MachineInfo.LoadAverage() }, integrity, rows, mqtt, clock.Elapsed, sidecar);
         ReportConsole.Print(result);
         Directory.CreateDirectory(folder);
         ReportFiles.Write(result, folder);

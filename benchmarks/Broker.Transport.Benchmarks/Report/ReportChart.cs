@@ -5,7 +5,7 @@ namespace Broker.Transport.Benchmarks.Report;
 
 /// <summary>
 /// The report's chart (ScottPlot, rendered by Skia without a display): throughput by frame size on one
-/// connection, the four paths side by side, on a log scale so 64-byte and 1 MiB frames share one picture;
+/// connection, the four paths (and the sidecar pair where it ran) side by side, on a log scale so 64-byte and 1 MiB frames share one picture;
 /// and under it, MQTT messages/s end to end through the two-tier sample and through one broker.
 /// </summary>
 internal static class ReportChart
@@ -16,6 +16,7 @@ internal static class ReportChart
         ("Enabled (mutual TLS 1.3)", r => r.Enabled, Color.FromHex("#1f77b4")),
         ("Naive SslStream", r => r.Naive, Color.FromHex("#d62728")),
         ("Plain socket", r => r.Socket, Color.FromHex("#c7c7c7")),
+        ("Sidecar pair (stunnel, mutual TLS 1.3)", r => r.Sidecar, Color.FromHex("#ff7f0e")),
     ];
 
     private static readonly (string Name, Func<MqttRow, Stat> Value, Color Color)[] MqttSeries =
@@ -114,7 +115,12 @@ internal static class ReportChart
                     LineWidth = 0,
                 })
                 .ToList();
-            plot.Add.Bars(bars).LegendText = name;
+
+            // The sidecar pair runs on two sizes only, and not at all without stunnel: no bars, no legend entry.
+            if (bars.Count > 0)
+            {
+                plot.Add.Bars(bars).LegendText = name;
+            }
         }
 
         plot.Axes.Bottom.SetTicks(
@@ -126,7 +132,8 @@ internal static class ReportChart
         plot.Axes.SetLimitsY(0, Math.Ceiling(Math.Log10(top) + 0.2));
         plot.Title(result.Quick ? "Throughput by frame size, one connection (QUICK RUN: numbers mean nothing)" : "Throughput by frame size, one connection");
         plot.YLabel("MB/s of payload (log scale)");
-        plot.XLabel(string.Create(CultureInfo.InvariantCulture, $"{result.Machine.Cpu}, {result.Machine.LogicalCores} cores; median of {result.Rows[0].Rounds} rounds, {result.Started:yyyy-MM-dd}"));
+        var sidecar = result.Sidecar == StunnelPair.NotInstalled ? $"; sidecar pair: {StunnelPair.NotInstalled}" : string.Empty;
+        plot.XLabel(string.Create(CultureInfo.InvariantCulture, $"{result.Machine.Cpu}, {result.Machine.LogicalCores} cores; median of {result.Rows[0].Rounds} rounds, {result.Started:yyyy-MM-dd}{sidecar}"));
         plot.ShowLegend(Alignment.UpperLeft);
         return plot;
     }

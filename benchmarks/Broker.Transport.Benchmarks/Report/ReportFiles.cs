@@ -14,7 +14,8 @@ namespace Broker.Transport.Benchmarks.Report;
 /// <param name="Rows">The measurements.</param>
 /// <param name="Mqtt">MQTT, end to end.</param>
 /// <param name="Elapsed">How long the measurements took.</param>
-internal sealed record ReportResult(DateTimeOffset Started, string Command, bool Quick, MachineInfo Machine, IReadOnlyList<IntegrityResult> Integrity, IReadOnlyList<ReportRow> Rows, IReadOnlyList<MqttRow> Mqtt, TimeSpan Elapsed);
+/// <param name="Sidecar">The stunnel the sidecar pair ran ("stunnel 5.68 (OpenSSL 3.0.19), /usr/bin/stunnel"), or <see cref="StunnelPair.NotInstalled"/>.</param>
+internal sealed record ReportResult(DateTimeOffset Started, string Command, bool Quick, MachineInfo Machine, IReadOnlyList<IntegrityResult> Integrity, IReadOnlyList<ReportRow> Rows, IReadOnlyList<MqttRow> Mqtt, TimeSpan Elapsed, string Sidecar);
 
 /// <summary>Writes a report's Markdown, CSV and JSON.</summary>
 internal static class ReportFiles
@@ -67,6 +68,7 @@ internal static class ReportFiles
 
         md.AppendLine(ReportFormat.CostNote(result.Rows[0].Rounds)).AppendLine();
         md.AppendLine("Naive SslStream: an SslStream over a NetworkStream, one WriteAsync per message (one TLS record, one send each); \"Enabled vs naive\" divides its time by Enabled's. Plain socket: a NetworkStream, one write per message, no framing. Both are the same payloads on the same loopback, in the same rounds.").AppendLine();
+        md.AppendLine(ReportFormat.SidecarNote(result)).AppendLine();
         foreach (var check in result.Integrity)
         {
             md.AppendLine(inv, $"Integrity, {check.Mode}: {check.Verified:N0} of {check.Frames:N0} frames ({check.Bytes / 1e6:F1} MB) echoed back byte for byte{(check.Mismatch is null ? string.Empty : $"; MISMATCH: {check.Mismatch}")}.");
@@ -111,13 +113,14 @@ internal static class ReportFiles
     private static string Csv(IReadOnlyList<ReportRow> rows)
     {
         var csv = new StringBuilder();
-        csv.AppendLine("group,workload,unit,rounds,disabled,disabled_min,disabled_max,enabled,enabled_min,enabled_max,cost_pct,cost_pct_min,cost_pct_max,naive_sslstream,naive_min,naive_max,enabled_vs_naive,enabled_vs_naive_min,enabled_vs_naive_max,plain_socket,plain_socket_min,plain_socket_max");
+        csv.AppendLine("group,workload,unit,rounds,disabled,disabled_min,disabled_max,enabled,enabled_min,enabled_max,cost_pct,cost_pct_min,cost_pct_max,naive_sslstream,naive_min,naive_max,enabled_vs_naive,enabled_vs_naive_min,enabled_vs_naive_max,plain_socket,plain_socket_min,plain_socket_max,sidecar_pair,sidecar_pair_min,sidecar_pair_max,enabled_vs_sidecar,enabled_vs_sidecar_min,enabled_vs_sidecar_max,sidecar_absent");
         foreach (var row in rows)
         {
             var unit = row.Kind switch { RowKind.Throughput => "MB/s", RowKind.Latency => "us", _ => "ms" };
             csv.AppendJoin(',', Quote(row.Group), Quote(row.Workload), unit, row.Rounds.ToString(CultureInfo.InvariantCulture))
                 .Append(Triple(row.Disabled)).Append(Triple(row.Enabled)).Append(Triple(row.CostPercent))
                 .Append(Triple(row.Naive)).Append(Triple(row.EnabledVsNaive)).Append(Triple(row.Socket))
+                .Append(Triple(row.Sidecar)).Append(Triple(row.EnabledVsSidecar)).Append(',').Append(row.SidecarAbsent is null ? string.Empty : Quote(row.SidecarAbsent))
                 .AppendLine();
         }
 

@@ -6,7 +6,7 @@ namespace Broker.Transport.Benchmarks.Report;
 internal static class ReportFormat
 {
     /// <summary>The table's column headers.</summary>
-    public static readonly string[] Headers = ["Workload", "Disabled", "Enabled", "Cost of encryption", "Naive SslStream", "Enabled vs naive", "Plain socket"];
+    public static readonly string[] Headers = ["Workload", "Disabled", "Enabled", "Cost of encryption", "Naive SslStream", "Enabled vs naive", "Plain socket", "Sidecar pair", "Enabled vs sidecar"];
 
     /// <summary>The cells of <paramref name="row"/>, in <see cref="Headers"/>' order.</summary>
     public static string[] Cells(ReportRow row) =>
@@ -18,6 +18,8 @@ internal static class ReportFormat
         row.Naive is null ? "-" : Number(row.Naive.Median),
         row.EnabledVsNaive is null ? "-" : Speedup(row.EnabledVsNaive),
         row.Socket is null ? "-" : Number(row.Socket.Median),
+        row.Sidecar is null ? row.SidecarAbsent ?? "-" : Number(row.Sidecar.Median),
+        row.EnabledVsSidecar is null ? "-" : Speedup(row.EnabledVsSidecar),
     ];
 
     /// <summary>The cost of encryption: the median and, in brackets, the lowest and highest round.</summary>
@@ -59,6 +61,11 @@ internal static class ReportFormat
     public static string MqttNote(int rounds) => string.Create(
         CultureInfo.InvariantCulture,
         $"The same MQTTnet clients on every path: {MqttPath.Publishers} publishers and one subscriber (#, QoS 1). Single broker: one MQTTnet broker, publishers and subscriber on it. Disabled and Enabled: the sample's all (2 frontends, 2 backends, in this process), publishers on frontend 0, the subscriber on frontend 1, so each message goes frontend -> owning backend -> frontend, and a QoS 1 PUBACK waits for the backend's ack, which waits for the subscriber's frontend. messages/s: bursts with at most 256 undelivered, first publish to last delivery; latency: one message at a time, publish to delivery. Internal hop: how much longer Disabled takes than the single broker; cost of encryption: how much longer Enabled takes than Disabled (+100% = half the messages/s, or twice the latency). Medians of {rounds} rounds; brackets: lowest and highest round.");
+
+    /// <summary>What the sidecar columns are, for the notes under the tables.</summary>
+    public static string SidecarNote(ReportResult result) => result.Sidecar == StunnelPair.NotInstalled
+        ? $"Sidecar pair: what users pick instead of in-process TLS, a TLS sidecar beside each end (stunnel between two Disabled ends); {StunnelPair.NotInstalled} on this machine, so its rows say so and hold no figure."
+        : $"Sidecar pair: what users pick instead of in-process TLS. This transport Disabled at both ends, frontend -> stunnel client -> stunnel server -> backend, every hop on loopback: the two stunnels speak mutual TLS 1.3 with each other on the same leaves and root as Enabled, each verifying the other's chain against the root, limited to the suite Enabled negotiates ({result.Sidecar}). \"Enabled vs sidecar\" divides its time by Enabled's. It runs with the 256 B and 64 KiB frames and the ping-pong, in the same rounds.";
 
     /// <summary>What the cost column means, for the notes under the tables.</summary>
     public static string CostNote(int rounds) => string.Create(

@@ -30,6 +30,9 @@ internal static partial class ReportMeasurements
 
     private static readonly ThroughputPath[] Paths = [ThroughputPath.Disabled, ThroughputPath.Enabled, ThroughputPath.SslStream, ThroughputPath.Socket];
 
+    /// <summary>The payloads the sidecar pair runs too (with the ping-pong): bulk and small frames, not every size.</summary>
+    public static readonly string[] SidecarPayloads = ["256B", "64KiB"];
+
     /// <summary>The group (table) names.</summary>
     public static class Group
     {
@@ -71,6 +74,7 @@ internal static partial class ReportMeasurements
     public static async Task<List<ReportRow>> ThroughputAsync(ReportOptions options, ReportProgress progress)
     {
         using var issuer = TlsLoopback.StartIssuer();
+        await using var sidecar = options.Stunnel is null ? null : await SidecarLoopback.StartMatchingEnabledAsync(options.Stunnel, issuer);
         var rows = new List<ReportRow>();
         foreach (var connections in ConnectionCounts)
         {
@@ -80,15 +84,24 @@ internal static partial class ReportMeasurements
                 lanes[path] = await ThroughputLanes.OpenAsync(path, connections, issuer);
             }
 
+            if (sidecar is not null)
+            {
+                lanes[ThroughputPath.Sidecar] = await ThroughputLanes.OverSidecarAsync(sidecar, connections);
+            }
+
             var sets = Payloads.Names.Select(name => Payloads.Get(name, options.Shrink)).ToArray();
-            var samples = sets.Select(set => new RowSamples(Group.Throughput(connections), set.Label, RowKind.Throughput, set.Bytes)).ToArray();
+            var paths = sets.Select(set => PathsOf(set, sidecar is not null)).ToArray();
+            var samples = sets.Select(set => new RowSamples(Group.Throughput(connections), set.Label, RowKind.Throughput, set.Bytes)
+            {
+                SidecarAbsent = SidecarPayloads.Contains(set.Name) && sidecar is null ? StunnelPair.NotInstalled : null,
+            }).ToArray();
 
             // Warm-up, not kept: JIT and tiering, pools, TCP windows.
-            foreach (var set in sets)
+            for (var s = 0; s < sets.Length; s++)
             {
-                foreach (var path in Paths)
+                foreach (var path in paths[s])
                 {
-                    await lanes[path].SendAsync(set);
+                    await lanes[path].SendAsync(sets[s]);
                 }
             }
 
@@ -96,7 +109,7 @@ internal static partial class ReportMeasurements
             {
                 for (var s = 0; s < sets.Length; s++)
                 {
-                    foreach (var path in Rotated(Paths, round + s))
+                    foreach (var path in Rotated(paths[s], round + s))
                     {
                         var set = sets[s];
                         samples[s].Add(path, await SecondsPerOperationAsync(() => lanes[path].SendAsync(set), 1, options.MinSampleTime));
@@ -132,9 +145,17 @@ internal static partial class ReportMeasurements
             [ThroughputPath.SslStream] = bench.SslStream_256B_round_trip,
             [ThroughputPath.Socket] = bench.Socket_256B_round_trip,
         };
-        var mean = new RowSamples(Group.Latency, "mean", RowKind.Latency);
-        var p50 = new RowSamples(Group.Latency, "median (P50)", RowKind.Latency);
-        var p99 = new RowSamples(Group.Latency, "99th percentile (P99)", RowKind.Latency);
+        await using var sidecar = options.Stunnel is null ? null : await SidecarEcho.StartAsync(options.Stunnel);
+        if (sidecar is not null)
+        {
+            variants[ThroughputPath.Sidecar] = sidecar.RoundTripAsync;
+        }
+
+        var paths = variants.Keys.ToArray();
+        var absent = sidecar is null ? StunnelPair.NotInstalled : null;
+        var mean = new RowSamples(Group.Latency, "mean", RowKind.Latency) { SidecarAbsent = absent };
+        var p50 = new RowSamples(Group.Latency, "median (P50)", RowKind.Latency) { SidecarAbsent = absent };
+        var p99 = new RowSamples(Group.Latency, "99th percentile (P99)", RowKind.Latency) { SidecarAbsent = absent };
         foreach (var variant in variants.Values)
         {
             for (var i = 0; i < options.WarmupRoundTrips; i++)
@@ -146,7 +167,7 @@ internal static partial class ReportMeasurements
         var times = new double[options.RoundTrips];
         for (var round = 0; round < options.Rounds; round++)
         {
-            foreach (var path in Rotated(Paths, round))
+            foreach (var path in Rotated(paths, round))
             {
                 for (var i = 0; i < times.Length; i++)
                 {
@@ -192,6 +213,10 @@ internal static partial class ReportMeasurements
 
         return elapsed.TotalSeconds / operations;
     }
+
+    /// <summary>The paths <paramref name="set"/> runs on: all four, and the sidecar pair for <see cref="SidecarPayloads"/> when it can run.</summary>
+    private static ThroughputPath[] PathsOf(PayloadSet set, bool sidecar)
+        => sidecar && SidecarPayloads.Contains(set.Name) ? [.. Paths, ThroughputPath.Sidecar] : Paths;
 
     /// <summary>The paths starting at a different one each round, so no path always runs first (or right after another).</summary>
     private static IEnumerable<ThroughputPath> Rotated(ThroughputPath[] paths, int shift)

@@ -73,6 +73,9 @@ internal sealed record Stat(double Median, double Min, double Max)
 /// <param name="Socket">A plain socket, one write per message; null where none runs.</param>
 /// <param name="Rounds">How many rounds the medians are of.</param>
 /// <param name="Note">What else the row's measurement saw, printed under its table; or null.</param>
+/// <param name="Sidecar">The sidecar pair (plaintext ends, two stunnel processes doing mutual TLS 1.3); null where none ran.</param>
+/// <param name="EnabledVsSidecar">The sidecar pair's time divided by Enabled's: above 1, Enabled is faster.</param>
+/// <param name="SidecarAbsent">Why a row the sidecar pair belongs to has no sidecar figure (<see cref="StunnelPair.NotInstalled"/>); null otherwise.</param>
 internal sealed record ReportRow(
     string Group,
     string Workload,
@@ -84,7 +87,10 @@ internal sealed record ReportRow(
     Stat? EnabledVsNaive,
     Stat? Socket,
     int Rounds,
-    string? Note = null);
+    string? Note = null,
+    Stat? Sidecar = null,
+    Stat? EnabledVsSidecar = null,
+    string? SidecarAbsent = null);
 
 /// <summary>
 /// Seconds per operation of one workload, per path and round, as measured; <see cref="ToRow"/> turns them
@@ -105,6 +111,12 @@ internal sealed class RowSamples(string group, string workload, RowKind kind, do
         list.Add(secondsPerOperation);
     }
 
+    /// <summary>
+    /// For a workload the sidecar pair belongs to when it could not run: why (<see cref="StunnelPair.NotInstalled"/>),
+    /// shown where its figure would be. Null otherwise.
+    /// </summary>
+    public string? SidecarAbsent { get; init; }
+
     /// <summary>The row, once every round has a Disabled and an Enabled measurement.</summary>
     public ReportRow ToRow(string? note = null)
     {
@@ -112,6 +124,7 @@ internal sealed class RowSamples(string group, string workload, RowKind kind, do
         var enabled = _seconds[ThroughputPath.Enabled];
         var naive = _seconds.GetValueOrDefault(ThroughputPath.SslStream);
         var socket = _seconds.GetValueOrDefault(ThroughputPath.Socket);
+        var sidecar = _seconds.GetValueOrDefault(ThroughputPath.Sidecar);
         return new ReportRow(
             group,
             Workload,
@@ -123,7 +136,10 @@ internal sealed class RowSamples(string group, string workload, RowKind kind, do
             naive is null ? null : Stat.Compare(naive, enabled, (n, e) => n / e),
             socket is null ? null : Stat.Of(socket).Map(Value),
             disabled.Count,
-            note);
+            note,
+            sidecar is null ? null : Stat.Of(sidecar).Map(Value),
+            sidecar is null ? null : Stat.Compare(sidecar, enabled, (s, e) => s / e),
+            sidecar is null ? SidecarAbsent : null);
     }
 
     /// <summary>The workload's name.</summary>

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Broker.Transport.Benchmarks.Report;
 
 /// <summary>
-/// How long the report measures: the full run (about a minute of measurement on 2 cores) or
+/// How long the report measures: the full run (about two minutes of measurement on 2 cores) or
 /// <c>--quick</c> (seconds: every workload once or twice on small batches, for CI; its numbers mean nothing).
 /// </summary>
 internal sealed record ReportOptions
@@ -37,6 +37,12 @@ internal sealed record ReportOptions
 
     /// <summary>MQTT: single messages timed per route and round, for P50 and P99.</summary>
     public int MqttLatencySamples { get; init; } = 1000;
+
+    /// <summary>
+    /// The stunnel executable the sidecar pair runs (<see cref="StunnelPair.FindExecutable"/>, set by the report
+    /// before it measures); null when none is installed, and the sidecar rows say so.
+    /// </summary>
+    public string? Stunnel { get; init; }
 
     /// <summary>Where the files go; null for <c>artifacts/encryption-cost/&lt;UTC time&gt;</c>.</summary>
     public string? OutputFolder { get; init; }

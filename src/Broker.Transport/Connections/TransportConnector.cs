@@ -100,7 +100,7 @@ public sealed class TransportConnector
     }
 
     private static TlsSettings Tls(TransportConnectorOptions options)
-        => new(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket.WithClock(options.TimeProvider));
+        => new(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket.WithClock(options.TimeProvider), options.CipherSuites);
 
     private static string TargetHost(EndPoint endpoint) => endpoint switch
     {

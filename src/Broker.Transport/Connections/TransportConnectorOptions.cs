@@ -30,6 +30,16 @@ public sealed class TransportConnectorOptions
     /// <summary>Whether TLS 1.2 is offered besides 1.3. Defaults to <see langword="false"/>: TLS 1.3 only.</summary>
     public bool AllowTls12 { get; set; }
 
+    /// <summary>
+    /// The TLS cipher suites the handshake may negotiate, in order of preference; the same list on both sides
+    /// negotiates its first suite. Defaults to null: OpenSSL's own list and order (TLS_AES_256_GCM_SHA384 first,
+    /// unless the process's OpenSSL configuration says otherwise), which keeps TLS session resumption. With
+    /// <see cref="AllowTls12"/> off it may name only TLS 1.3's three suites (TLS_AES_128_GCM_SHA256,
+    /// TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256); it needs OpenSSL (Linux). Setting it costs TLS session
+    /// resumption: .NET keeps no TLS context between handshakes that carry a cipher suite policy, so each one is full.
+    /// </summary>
+    public IReadOnlyList<System.Net.Security.TlsCipherSuite>? CipherSuites { get; set; }
+
     /// <summary>How long a TCP connect before it fails with <see cref="ConnectFailedException"/>. Defaults to 10 seconds.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -103,6 +113,7 @@ public sealed class TransportConnectorOptions
             Security.PeerIdentity.Parse(ServerIdentity, nameof(ServerIdentity));
         }
 
+        TlsCipherSuites.Validate(CipherSuites, AllowTls12, nameof(CipherSuites));
         ArgumentNullException.ThrowIfNull(Socket, nameof(Socket));
         ArgumentNullException.ThrowIfNull(Environment, nameof(Environment));
         ArgumentNullException.ThrowIfNull(Environment.TimeProvider, nameof(TransportEnvironment.TimeProvider));

@@ -28,7 +28,7 @@ public sealed partial class TransportListener : IAsyncDisposable
         _options = options;
         _security = options.EncryptInternalTraffic == EncryptInternalTraffic.Enabled
             ? new TlsServerSecurity(
-                new TlsSettings(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket.WithClock(options.TimeProvider)),
+                new TlsSettings(options.Certificates!, options.HandshakeTimeout, options.AllowTls12, options.TimeProvider, options.Socket.WithClock(options.TimeProvider), options.CipherSuites),
                 // Typed once, at start (Validate has refused an entry that is not an identity).
                 PeerIdentityPolicy.ForFrontends(
                     [.. options.AllowedClientIdentities.Select(a => PeerIdentity.Parse(a, nameof(TransportListenerOptions.AllowedClientIdentities)))],

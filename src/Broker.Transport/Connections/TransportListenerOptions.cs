@@ -44,6 +44,16 @@ public sealed class TransportListenerOptions
     /// <summary>Whether TLS 1.2 is accepted besides 1.3. Defaults to <see langword="false"/>: TLS 1.3 only.</summary>
     public bool AllowTls12 { get; set; }
 
+    /// <summary>
+    /// The TLS cipher suites the handshake may negotiate, in order of preference; the same list on both sides
+    /// negotiates its first suite. Defaults to null: OpenSSL's own list and order (TLS_AES_256_GCM_SHA384 first,
+    /// unless the process's OpenSSL configuration says otherwise), which keeps TLS session resumption. With
+    /// <see cref="AllowTls12"/> off it may name only TLS 1.3's three suites (TLS_AES_128_GCM_SHA256,
+    /// TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256); it needs OpenSSL (Linux). Setting it costs TLS session
+    /// resumption: .NET keeps no TLS context between handshakes that carry a cipher suite policy, so each one is full.
+    /// </summary>
+    public IReadOnlyList<System.Net.Security.TlsCipherSuite>? CipherSuites { get; set; }
+
     /// <summary>The length of the kernel's queue of connections not yet accepted. Defaults to 512.</summary>
     public int Backlog { get; set; } = 512;
 
@@ -133,6 +143,7 @@ public sealed class TransportListenerOptions
             Security.PeerIdentity.Parse(identity, $"{nameof(AllowedClientIdentities)} entry");
         }
 
+        TlsCipherSuites.Validate(CipherSuites, AllowTls12, nameof(CipherSuites));
         ArgumentNullException.ThrowIfNull(Socket, nameof(Socket));
         ArgumentNullException.ThrowIfNull(Environment, nameof(Environment));
         ArgumentNullException.ThrowIfNull(Environment.TimeProvider, nameof(TransportEnvironment.TimeProvider));

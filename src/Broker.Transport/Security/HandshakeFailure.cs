@@ -96,7 +96,7 @@ internal sealed class HandshakeFailure
 
         if (Contains(text, "alert", "certificate required", "bad certificate", "unknown ca", "access denied", "certificate unknown", "handshake failure"))
         {
-            return new HandshakeException(HandshakeFailureReason.RejectedByPeer, $"The {peerRole} at {peer} refused the handshake (TLS alert): check that this side's certificate chains to the peer's trust bundle, has the EKU for its role and carries an identity the peer allows. ({text})", ex);
+            return new HandshakeException(HandshakeFailureReason.RejectedByPeer, $"The {peerRole} at {peer} refused the handshake (TLS alert): check that this side's certificate chains to the peer's trust bundle, has the EKU for its role and carries an identity the peer allows, or they share no cipher suite (CipherSuites). ({text})", ex);
         }
 
         if (IsClosed(ex))

@@ -15,6 +15,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
 {
     private readonly TlsSettings _options;
     private readonly PeerIdentity? _serverIdentity;
+    private readonly CipherSuitesPolicy? _cipherSuites;
 
     /// <param name="settings">The layer's settings.</param>
     /// <param name="serverIdentity">The identity the backend must show, or null for the host connected to.</param>
@@ -22,6 +23,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
     {
         _options = settings;
         _serverIdentity = serverIdentity;
+        _cipherSuites = TlsCipherSuites.Policy(settings.CipherSuites);
     }
 
     public async ValueTask<SecuredPipe> ConnectAsync(Socket socket, string targetHost, CancellationToken cancellationToken)
@@ -107,6 +109,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
             TargetHost = expected.Kind == PeerIdentityKind.Dns ? expected.Text : string.Empty,
             ClientCertificateContext = credentials.Context,
             EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
+            CipherSuitesPolicy = _cipherSuites,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             CertificateChainPolicy = HandshakeFailure.NothingTrusted,
             AllowRenegotiation = false,

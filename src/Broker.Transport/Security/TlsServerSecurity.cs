@@ -27,11 +27,13 @@ internal sealed class TlsServerSecurity : IServerSecurity
 
     private readonly TlsSettings _options;
     private readonly PeerIdentityPolicy _identity;
+    private readonly CipherSuitesPolicy? _cipherSuites;
 
     public TlsServerSecurity(TlsSettings settings, PeerIdentityPolicy identity)
     {
         _options = settings;
         _identity = identity;
+        _cipherSuites = TlsCipherSuites.Policy(settings.CipherSuites);
     }
 
     public async ValueTask<SecuredPipe> AcceptAsync(Socket socket, CancellationToken cancellationToken)
@@ -152,6 +154,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
         ServerCertificateContext = credentials.Context,
         ClientCertificateRequired = true,
         EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
+        CipherSuitesPolicy = _cipherSuites,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         CertificateChainPolicy = HandshakeFailure.NothingTrusted,
         AllowRenegotiation = false,

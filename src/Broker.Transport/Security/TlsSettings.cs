@@ -12,9 +12,11 @@ namespace Broker.Transport.Security;
 /// <param name="AllowTls12">Whether TLS 1.2 is offered beside 1.3.</param>
 /// <param name="TimeProvider">The clock of the handshake timeout and of the peer's validity.</param>
 /// <param name="Socket">The socket options of the pipes the layer starts.</param>
+/// <param name="CipherSuites">The suites the handshake may negotiate, in order; null for OpenSSL's own.</param>
 internal sealed record TlsSettings(
     ICertificateSource Certificates,
     TimeSpan HandshakeTimeout,
     bool AllowTls12,
     TimeProvider TimeProvider,
-    SocketTransportOptions Socket);
+    SocketTransportOptions Socket,
+    IReadOnlyList<System.Net.Security.TlsCipherSuite>? CipherSuites);
