@@ -110,11 +110,18 @@ internal static class TlsLoopback
         => ConnectSslStreamsAsync(issuer.Backend.GetCurrent(), issuer.Frontend.GetCurrent(), ServerIdentity);
 
     /// <summary>The same on any credentials, the client naming the backend <paramref name="targetHost"/>.</summary>
-    public static async Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(CertificateCredentials backend, CertificateCredentials frontend, string targetHost)
+    public static Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(CertificateCredentials backend, CertificateCredentials frontend, string targetHost)
+        => ConnectSslStreamsAsync(backend, frontend, targetHost, socket => new NetworkStream(socket, ownsSocket: true));
+
+    /// <summary>
+    /// The same with each SslStream on the stream <paramref name="under"/> makes of its socket: a
+    /// <see cref="NetworkStream"/>, or the plaintext layer's pipes (<see cref="PipeStream"/>, TLS stacked on them).
+    /// </summary>
+    public static async Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(CertificateCredentials backend, CertificateCredentials frontend, string targetHost, Func<Socket, Stream> under)
     {
         var (clientSocket, serverSocket) = await LoopbackPairs.ConnectSocketsAsync();
-        var client = new SslStream(new NetworkStream(clientSocket, ownsSocket: true));
-        var server = new SslStream(new NetworkStream(serverSocket, ownsSocket: true));
+        var client = new SslStream(under(clientSocket));
+        var server = new SslStream(under(serverSocket));
         var trust = TrustOnly(backend.TrustBundle);
         var accepting = server.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
         {
