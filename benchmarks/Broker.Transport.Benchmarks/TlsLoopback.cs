@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Certificates;
 using Broker.Transport.Connections;
 using Broker.Transport.Security;
+using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Benchmarks;
 
@@ -79,10 +80,11 @@ internal static class TlsLoopback
         => new(new TransportConnectorOptions { Certificates = frontend, ServerIdentity = identity });
 
     /// <summary>A connector's encrypted connection and the listener's matching one, every other option at its default.</summary>
-    public static async Task<(TransportListener Listener, TransportConnection Client, TransportConnection Server)> ConnectTransportAsync(InternalIssuer issuer)
+    public static async Task<(TransportListener Listener, TransportConnection Client, TransportConnection Server)> ConnectTransportAsync(InternalIssuer issuer, bool writeBehind = true)
     {
-        var listener = Listen(issuer.Backend);
-        var client = await Connector(issuer.Frontend).ConnectAsync(listener.LocalEndPoint);
+        var listener = TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new TransportListenerOptions { Certificates = issuer.Backend, Socket = new SocketTransportOptions { WriteBehind = writeBehind } });
+        var client = await new TransportConnector(new TransportConnectorOptions { Certificates = issuer.Frontend, ServerIdentity = ServerIdentity, Socket = new SocketTransportOptions { WriteBehind = writeBehind } })
+            .ConnectAsync(listener.LocalEndPoint);
         var server = await listener.AcceptAsync() ?? throw new InvalidOperationException("The listener closed before it accepted.");
         return (listener, client, server);
     }
