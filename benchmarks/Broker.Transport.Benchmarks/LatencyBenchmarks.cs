@@ -45,6 +45,7 @@ public class LatencyBenchmarks
     private byte[] _message = [];
     private InternalIssuer? _issuer;
     private EchoPair? _enabled;
+    private EchoPair? _enabledDirect;
     private EchoPair? _disabled;
     private StreamEchoPair? _socket;
     private StreamEchoPair? _sslStream;
@@ -56,6 +57,7 @@ public class LatencyBenchmarks
         _message = Telemetry.FixedSize(1, Size, seed: 12)[0];
         _issuer = TlsLoopback.StartIssuer();
         _enabled = EchoPair.Start(await TlsLoopback.ConnectTransportAsync(_issuer));
+        _enabledDirect = EchoPair.Start(await TlsLoopback.ConnectTransportAsync(_issuer, writeBehind: false));
         _disabled = EchoPair.Start(await LoopbackPairs.ConnectTransportAsync());
         var (client, server) = await LoopbackPairs.ConnectSocketsAsync();
         _socket = new StreamEchoPair(new NetworkStream(client, ownsSocket: true), new NetworkStream(server, ownsSocket: true), Size);
@@ -70,6 +72,11 @@ public class LatencyBenchmarks
         if (_enabled is not null)
         {
             await _enabled.DisposeAsync();
+        }
+
+        if (_enabledDirect is not null)
+        {
+            await _enabledDirect.DisposeAsync();
         }
 
         if (_disabled is not null)
@@ -98,6 +105,10 @@ public class LatencyBenchmarks
     [Benchmark]
     [MedianLatencyFloor(nameof(Disabled_256B_round_trip), 10)]
     public ValueTask<bool> Enabled_256B_round_trip() => _enabled!.RoundTripAsync(_message);
+
+    /// <summary>The same with the encrypted writes sent on the encrypting thread (no <c>WriteBehindStream</c>).</summary>
+    [Benchmark]
+    public ValueTask<bool> Enabled_direct_writes_256B_round_trip() => _enabledDirect!.RoundTripAsync(_message);
 
     /// <summary>For reference: 256 bytes out and back on a plain socket (a NetworkStream each side), no framing, no pipes.</summary>
     [Benchmark]

@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Certificates;
 using Broker.Transport.Connections;
 using Broker.Transport.Security;
+using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Benchmarks;
 
@@ -79,10 +80,11 @@ internal static class TlsLoopback
         => new(new TransportConnectorOptions { Certificates = frontend, ServerIdentity = identity, CipherSuites = cipherSuites });
 
     /// <summary>A connector's encrypted connection and the listener's matching one, every other option at its default.</summary>
-    public static async Task<(TransportListener Listener, TransportConnection Client, TransportConnection Server)> ConnectTransportAsync(InternalIssuer issuer, IReadOnlyList<TlsCipherSuite>? cipherSuites = null)
+    public static async Task<(TransportListener Listener, TransportConnection Client, TransportConnection Server)> ConnectTransportAsync(InternalIssuer issuer, IReadOnlyList<TlsCipherSuite>? cipherSuites = null, bool writeBehind = true)
     {
-        var listener = Listen(issuer.Backend, cipherSuites);
-        var client = await Connector(issuer.Frontend, ServerIdentity, cipherSuites).ConnectAsync(listener.LocalEndPoint);
+        var listener = TransportListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new TransportListenerOptions { Certificates = issuer.Backend, CipherSuites = cipherSuites, Socket = new SocketTransportOptions { WriteBehind = writeBehind } });
+        var client = await new TransportConnector(new TransportConnectorOptions { Certificates = issuer.Frontend, ServerIdentity = ServerIdentity, CipherSuites = cipherSuites, Socket = new SocketTransportOptions { WriteBehind = writeBehind } })
+            .ConnectAsync(listener.LocalEndPoint);
         var server = await listener.AcceptAsync() ?? throw new InvalidOperationException("The listener closed before it accepted.");
         return (listener, client, server);
     }
@@ -110,11 +112,18 @@ internal static class TlsLoopback
         => ConnectSslStreamsAsync(issuer.Backend.GetCurrent(), issuer.Frontend.GetCurrent(), ServerIdentity);
 
     /// <summary>The same on any credentials, the client naming the backend <paramref name="targetHost"/>.</summary>
-    public static async Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(CertificateCredentials backend, CertificateCredentials frontend, string targetHost)
+    public static Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(CertificateCredentials backend, CertificateCredentials frontend, string targetHost)
+        => ConnectSslStreamsAsync(backend, frontend, targetHost, socket => new NetworkStream(socket, ownsSocket: true));
+
+    /// <summary>
+    /// The same with each SslStream on the stream <paramref name="under"/> makes of its socket: a
+    /// <see cref="NetworkStream"/>, or the plaintext layer's pipes (<see cref="PipeStream"/>, TLS stacked on them).
+    /// </summary>
+    public static async Task<(SslStream Client, SslStream Server)> ConnectSslStreamsAsync(CertificateCredentials backend, CertificateCredentials frontend, string targetHost, Func<Socket, Stream> under)
     {
         var (clientSocket, serverSocket) = await LoopbackPairs.ConnectSocketsAsync();
-        var client = new SslStream(new NetworkStream(clientSocket, ownsSocket: true));
-        var server = new SslStream(new NetworkStream(serverSocket, ownsSocket: true));
+        var client = new SslStream(under(clientSocket));
+        var server = new SslStream(under(serverSocket));
         var trust = TrustOnly(backend.TrustBundle);
         var accepting = server.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
         {

@@ -45,6 +45,11 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
     private TransportConnection? _enabledClient;
     private TransportConnection? _enabledServer;
     private Task _enabledReceiver = Task.CompletedTask;
+    private readonly ReceiveProgress _directProgress = new();
+    private TransportListener? _directListener;
+    private TransportConnection? _directClient;
+    private TransportConnection? _directServer;
+    private Task _directReceiver = Task.CompletedTask;
     private TransportListener? _disabledListener;
     private TransportConnection? _disabledClient;
     private TransportConnection? _disabledServer;
@@ -65,6 +70,9 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
         (_enabledListener, _enabledClient, _enabledServer) = await TlsLoopback.ConnectTransportAsync(_issuer);
         _enabledReceiver = Task.Run(() => LoopbackPairs.DrainFramesAsync(_enabledServer, _enabledProgress, BulkSize));
 
+        (_directListener, _directClient, _directServer) = await TlsLoopback.ConnectTransportAsync(_issuer, writeBehind: false);
+        _directReceiver = Task.Run(() => LoopbackPairs.DrainFramesAsync(_directServer, _directProgress, BulkSize));
+
         (_disabledListener, _disabledClient, _disabledServer) = await LoopbackPairs.ConnectTransportAsync();
         _disabledReceiver = Task.Run(() => LoopbackPairs.DrainFramesAsync(_disabledServer, _disabledProgress, BulkSize));
     }
@@ -75,6 +83,7 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
     {
         await TlsLoopback.CloseAsync(_sslClient, _sslReceiver, _sslServer);
         await TlsLoopback.CloseAsync(_enabledClient, _enabledReceiver, _enabledServer, _enabledListener);
+        await TlsLoopback.CloseAsync(_directClient, _directReceiver, _directServer, _directListener);
         await TlsLoopback.CloseAsync(_disabledClient, _disabledReceiver, _disabledServer, _disabledListener);
         _issuer?.Dispose();
     }
@@ -99,6 +108,11 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
     [BenchmarkCategory(ThroughputBenchmarks.Bulk)]
     [ThroughputFloor(nameof(SslStream_64KiB_writes), 0.9)]
     public ValueTask Enabled_64KiB_frames() => LoopbackPairs.SendFramesFlushEachAsync(_enabledClient!, _enabledProgress, _bulk, BulkCount);
+
+    /// <summary>Enabled with its encrypted writes sent on the encrypting thread (no <c>WriteBehindStream</c>): what the write-behind gains.</summary>
+    [Benchmark(OperationsPerInvoke = BulkCount)]
+    [BenchmarkCategory(ThroughputBenchmarks.Bulk)]
+    public ValueTask Enabled_direct_writes_64KiB_frames() => LoopbackPairs.SendFramesFlushEachAsync(_directClient!, _directProgress, _bulk, BulkCount);
 
     /// <summary>The same with encryption Disabled.</summary>
     [Benchmark(OperationsPerInvoke = BulkCount)]
@@ -127,6 +141,11 @@ public class TlsThroughputBenchmarks : IProbeWorkloads
     [ThroughputFloor(nameof(SslStream_256B_write_each), 25)]
     [ThroughputFloor(nameof(Disabled_256B_frames_flush_each), 0.8)]
     public ValueTask Enabled_256B_frames_flush_each() => LoopbackPairs.SendFramesFlushEachAsync(_enabledClient!, _enabledProgress, _small, SmallCount);
+
+    /// <summary>Enabled without the write-behind, 256-byte frames.</summary>
+    [Benchmark(OperationsPerInvoke = SmallCount)]
+    [BenchmarkCategory(ThroughputBenchmarks.Small)]
+    public ValueTask Enabled_direct_writes_256B_frames_flush_each() => LoopbackPairs.SendFramesFlushEachAsync(_directClient!, _directProgress, _small, SmallCount);
 
     /// <summary>The same with encryption Disabled.</summary>
     [Benchmark(OperationsPerInvoke = SmallCount)]

@@ -56,6 +56,9 @@ internal sealed class ReadGatedStream(Stream inner) : Stream
         }
     }
 
+    /// <summary>No more writes: waits until what was written left the socket (a <see cref="Sockets.WriteBehindStream"/> beneath), so a FIN can follow.</summary>
+    public Task EndWritesAsync() => inner is Sockets.WriteBehindStream writes ? writes.EndWritesAsync() : Task.CompletedTask;
+
     /// <summary>The read side stopped reading for good: the gate is free from now on.</summary>
     public void ReadingEnded() => _gate.Release();
 

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Certificates;
+using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Security;
 
@@ -51,7 +52,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
                 throw new HandshakeException(HandshakeFailureReason.LocalCertificateUnavailable, $"The frontend has no certificate to present: {ex.Message}", ex);
             }
 
-            var transport = new ReadGatedStream(new NetworkStream(socket, ownsSocket: false));
+            var transport = new ReadGatedStream(_options.Socket.WriteBehind ? new WriteBehindStream(socket, _options.Socket) : new NetworkStream(socket, ownsSocket: false));
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             await ssl.AuthenticateAsClientAsync(CreateOptions(credentials, expected, failure), linked.Token).ConfigureAwait(false);
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, credentials.Version, credentials.NotAfter);

@@ -158,6 +158,9 @@ internal sealed class TlsPipe : PipeConnection
         try
         {
             await _transport.CloseExclusivelyAsync(_ssl.ShutdownAsync).ConfigureAwait(false);
+
+            // The close_notify, and what was written before it, may still wait in the send queue: the FIN follows them.
+            await _transport.EndWritesAsync().ConfigureAwait(false);
         }
         finally
         {

@@ -49,7 +49,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
             socket.NoDelay = _options.Socket.NoDelay;
             await RequireTlsAsync(socket, peer, linked.Token).ConfigureAwait(false);
 
-            var transport = new ReadGatedStream(new NetworkStream(socket, ownsSocket: false));
+            var transport = new ReadGatedStream(_options.Socket.WriteBehind ? new WriteBehindStream(socket, _options.Socket) : new NetworkStream(socket, ownsSocket: false));
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             long version = 0;
             DateTimeOffset notAfter = default;

@@ -75,6 +75,12 @@ public sealed class SocketTransportOptions
     /// </summary>
     internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Whether the TLS layer's encrypted writes go through <see cref="WriteBehindStream"/> (the default) or straight to
+    /// the socket. Internal: it exists so a benchmark can compare the two in one run.
+    /// </summary>
+    internal bool WriteBehind { get; set; } = true;
+
     /// <summary>A copy of these options that runs its timeouts on <paramref name="time"/>.</summary>
     internal SocketTransportOptions WithClock(TimeProvider time)
     {
