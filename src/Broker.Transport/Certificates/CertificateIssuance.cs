@@ -21,8 +21,8 @@ internal sealed record LeafSpec(string CommonName, DateTimeOffset NotBefore, Dat
 /// <summary>Makes keys, roots and leaves in process with <see cref="CertificateRequest"/>. Nothing touches the disk.</summary>
 internal static class CertificateIssuance
 {
-    private static readonly Oid ServerAuthOid = new("1.3.6.1.5.5.7.3.1");
-    private static readonly Oid ClientAuthOid = new("1.3.6.1.5.5.7.3.2");
+    private static readonly Oid ServerAuthOid = new(ExtendedKeyUsage.ServerAuth);
+    private static readonly Oid ClientAuthOid = new(ExtendedKeyUsage.ClientAuth);
 
     /// <summary>Creates a new key pair.</summary>
     /// <exception cref="NotSupportedException">Ed25519, which .NET cannot use for TLS.</exception>
