@@ -34,7 +34,7 @@ internal static class CertificateIssuance
         PrivateKeyAlgorithm.Rsa2048 => RSA.Create(2048),
         PrivateKeyAlgorithm.Rsa4096 => RSA.Create(4096),
         PrivateKeyAlgorithm.Rsa8192 => RSA.Create(8192),
-        _ => throw new NotSupportedException($"The private key algorithm {algorithm} cannot be used: .NET's X509 and SslStream do not support Ed25519 keys. Use one of Ec256, Ec384, Ec521, Rsa2048, Rsa4096, Rsa8192."),
+        _ => throw new NotSupportedException($"The private key algorithm {algorithm} cannot be used: {TlsKeyAlgorithms.WhyNot(algorithm)}"),
     };
 
     /// <summary>Creates a self-signed root CA certificate with <paramref name="key"/>.</summary>
