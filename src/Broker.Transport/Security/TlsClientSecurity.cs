@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Certificates;
+using Broker.Transport.Sockets;
 
 namespace Broker.Transport.Security;
 
@@ -84,19 +85,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
     /// good. A quiet close would end that connection's input cleanly or with a reset depending on timing; a
     /// reset makes the backend fail every time: its handshake, or its first read.
     /// </summary>
-    private static void ResetOnClose(Socket socket)
-    {
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0);
-        }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
+    private static void ResetOnClose(Socket socket) => SocketReset.OnClose(socket);
 
     private SslClientAuthenticationOptions CreateOptions(CertificateCredentials credentials, PeerIdentity expected, HandshakeFailure failure)
     {
