@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Transport.Certificates;
@@ -278,13 +277,17 @@ internal static class DevPki
             }
         }
 
-        public LeafSpec ToSpec(DateTimeOffset notBefore, DateTimeOffset notAfter) => new(Names.Count > 0 ? Names[0] : (Server ? "backend" : "frontend"), notBefore, notAfter)
+        public LeafSpec ToSpec(DateTimeOffset notBefore, DateTimeOffset notAfter)
         {
-            DnsNames = Names.Where(n => !IPAddress.TryParse(n, out _) && !n.Contains("://", StringComparison.Ordinal)).ToList(),
-            IPAddresses = Names.Select(n => IPAddress.TryParse(n, out var a) ? a : null).OfType<IPAddress>().ToList(),
-            Uris = Names.Where(n => n.Contains("://", StringComparison.Ordinal)).ToList(),
-            ServerAuthentication = Server,
-            ClientAuthentication = !Server,
-        };
+            var (dnsNames, uris, addresses) = SubjectName.Sort(Names);
+            return new(Names.Count > 0 ? Names[0] : (Server ? "backend" : "frontend"), notBefore, notAfter)
+            {
+                DnsNames = dnsNames,
+                IPAddresses = addresses,
+                Uris = uris,
+                ServerAuthentication = Server,
+                ClientAuthentication = !Server,
+            };
+        }
     }
 }

@@ -21,8 +21,8 @@ internal sealed record LeafSpec(string CommonName, DateTimeOffset NotBefore, Dat
 /// <summary>Makes keys, roots and leaves in process with <see cref="CertificateRequest"/>. Nothing touches the disk.</summary>
 internal static class CertificateIssuance
 {
-    private static readonly Oid ServerAuthOid = new("1.3.6.1.5.5.7.3.1");
-    private static readonly Oid ClientAuthOid = new("1.3.6.1.5.5.7.3.2");
+    private static readonly Oid ServerAuthOid = new(ExtendedKeyUsage.ServerAuth);
+    private static readonly Oid ClientAuthOid = new(ExtendedKeyUsage.ClientAuth);
 
     /// <summary>Creates a new key pair.</summary>
     /// <exception cref="NotSupportedException">Ed25519, which .NET cannot use for TLS.</exception>
@@ -34,7 +34,7 @@ internal static class CertificateIssuance
         PrivateKeyAlgorithm.Rsa2048 => RSA.Create(2048),
         PrivateKeyAlgorithm.Rsa4096 => RSA.Create(4096),
         PrivateKeyAlgorithm.Rsa8192 => RSA.Create(8192),
-        _ => throw new NotSupportedException($"The private key algorithm {algorithm} cannot be used: .NET's X509 and SslStream do not support Ed25519 keys. Use one of Ec256, Ec384, Ec521, Rsa2048, Rsa4096, Rsa8192."),
+        _ => throw new NotSupportedException($"The private key algorithm {algorithm} cannot be used: {TlsKeyAlgorithms.WhyNot(algorithm)}"),
     };
 
     /// <summary>Creates a self-signed root CA certificate with <paramref name="key"/>.</summary>

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -56,11 +55,12 @@ public sealed partial class InternalIssuer
                 key = _issuer.KeyFactory(options.Policy.Algorithm);
             }
 
+            var (dnsNames, uris, addresses) = SubjectName.Sort(_names);
             var spec = new LeafSpec(_names[0], now, now + options.Policy.Duration)
             {
-                DnsNames = [.. _names.Where(n => !n.Contains("://", StringComparison.Ordinal) && !IPAddress.TryParse(n, out _))],
-                Uris = [.. _names.Where(n => n.Contains("://", StringComparison.Ordinal))],
-                IPAddresses = [.. _names.Select(n => IPAddress.TryParse(n, out var ip) ? ip : null).OfType<IPAddress>()],
+                DnsNames = dnsNames,
+                Uris = uris,
+                IPAddresses = addresses,
                 ServerAuthentication = _server,
                 ClientAuthentication = !_server,
             };

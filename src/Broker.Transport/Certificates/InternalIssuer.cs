@@ -155,8 +155,7 @@ public sealed partial class InternalIssuer : IDisposable
         var notAfter = now + _options.EffectiveCaDuration;
         var signer = CertificateIssuance.CreateRoot(_options.CaName, key, now, notAfter);
 
-        // The root renews at 2/3 of its lifetime (cert-manager's rule without renewBefore).
-        var renewAt = now + TimeSpan.FromTicks((notAfter - now).Ticks * 2 / 3);
+        var renewAt = RootRenewal.At(now, notAfter);
         _rootTimer.Change(Until(renewAt), Timeout.InfiniteTimeSpan);
         return new IssuingRoot(signer, renewAt);
     }

@@ -69,9 +69,9 @@ public sealed class InternalIssuerOptions
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(Policy, nameof(Policy));
-        if (Policy.Algorithm == PrivateKeyAlgorithm.Ed25519)
+        if (!TlsKeyAlgorithms.CanServe(Policy.Algorithm))
         {
-            throw new ArgumentException("Policy.Algorithm is Ed25519, which .NET's X509 and SslStream cannot use for TLS. Use one of Ec256, Ec384, Ec521, Rsa2048, Rsa4096, Rsa8192.");
+            throw new ArgumentException($"Policy.Algorithm is {Policy.Algorithm}, which this transport cannot use for TLS: {TlsKeyAlgorithms.WhyNot(Policy.Algorithm)}");
         }
 
         if (EffectiveCaDuration < Policy.Duration)

@@ -16,13 +16,6 @@ namespace Broker.Transport.Configuration;
 /// </remarks>
 public sealed record BrokerConfig
 {
-    /// <summary>The private key algorithms this transport can serve: all of the Broker resource's but Ed25519.</summary>
-    private static readonly PrivateKeyAlgorithm[] SupportedAlgorithms =
-    [
-        PrivateKeyAlgorithm.Ec256, PrivateKeyAlgorithm.Ec384, PrivateKeyAlgorithm.Ec521,
-        PrivateKeyAlgorithm.Rsa2048, PrivateKeyAlgorithm.Rsa4096, PrivateKeyAlgorithm.Rsa8192,
-    ];
-
     /// <summary>The configuration of a file that says nothing: encryption <see cref="EncryptInternalTraffic.Enabled"/>, <see cref="InternalCertsConfig.Default"/>.</summary>
     public static BrokerConfig Default { get; } = new();
 
@@ -98,13 +91,13 @@ public sealed record BrokerConfig
     /// <summary>The error for a configuration this transport cannot serve, at <paramref name="algorithmPath"/> (the file's path to <c>privateKey.algorithm</c>); null when it can.</summary>
     internal static BrokerConfigDiagnostic? Unsupported(EncryptInternalTraffic encryptInternalTraffic, PrivateKeyAlgorithm algorithm, string algorithmPath)
     {
-        if (encryptInternalTraffic == EncryptInternalTraffic.Disabled || Array.IndexOf(SupportedAlgorithms, algorithm) >= 0)
+        if (encryptInternalTraffic == EncryptInternalTraffic.Disabled || TlsKeyAlgorithms.CanServe(algorithm))
         {
             return null;
         }
 
         return new BrokerConfigDiagnostic(
             algorithmPath,
-            $"{algorithm} is a valid value of the Broker resource, but this transport cannot use it: .NET's X509 certificates and SslStream do not support {algorithm} keys. Use one of {string.Join(", ", SupportedAlgorithms)}.");
+            $"{algorithm} is a valid value of the Broker resource, but this transport cannot use it: {TlsKeyAlgorithms.WhyNot(algorithm)}");
     }
 }

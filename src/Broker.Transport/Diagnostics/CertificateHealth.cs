@@ -119,19 +119,15 @@ public static class CertificateHealth
             return new(side, CertificateState.Degraded, $"{who} is past its renewal time ({leafRenewal:u}) without a successful renewal; it expires at {leaf.NotAfter:u}.", data);
         }
 
-        if (root is not null && now >= RootRenewal(root))
+        if (root is not null && now >= RootRenewalTime(root))
         {
-            return new(side, CertificateState.Degraded, $"The root {root.Subject} ({root.Thumbprint}) that signed the {name}'s certificate is past its renewal time ({RootRenewal(root):u}) without a rollover; it expires at {Utc(root.NotAfter):u}.", data);
+            return new(side, CertificateState.Degraded, $"The root {root.Subject} ({root.Thumbprint}) that signed the {name}'s certificate is past its renewal time ({RootRenewalTime(root):u}) without a rollover; it expires at {Utc(root.NotAfter):u}.", data);
         }
 
         return new(side, CertificateState.Healthy, $"{who} is valid until {leaf.NotAfter:u}, due for renewal at {leafRenewal:u}.", data);
     }
 
-    private static DateTimeOffset RootRenewal(X509Certificate2 root)
-    {
-        var (notBefore, notAfter) = (Utc(root.NotBefore), Utc(root.NotAfter));
-        return notBefore + TimeSpan.FromTicks((notAfter - notBefore).Ticks * 2 / 3);
-    }
+    private static DateTimeOffset RootRenewalTime(X509Certificate2 root) => RootRenewal.At(Utc(root.NotBefore), Utc(root.NotAfter));
 
     private static DateTimeOffset Utc(DateTime time) => new(time.ToUniversalTime(), TimeSpan.Zero);
 }

@@ -28,12 +28,7 @@ internal sealed class HandshakeFailure
     /// <see cref="PeerVerifier"/>, against the trust bundle of the moment. Downloads stay off: SslStream would
     /// otherwise fetch a missing issuer from an address the peer's certificate names. Shared: SslStream clones it.
     /// </summary>
-    public static readonly X509ChainPolicy NothingTrusted = new()
-    {
-        TrustMode = X509ChainTrustMode.CustomRootTrust,
-        RevocationMode = X509RevocationMode.NoCheck,
-        DisableCertificateDownloads = true,
-    };
+    public static readonly X509ChainPolicy NothingTrusted = PinnedChain.CreatePolicy();
 
     /// <summary>
     /// Judges the peer SslStream's validation callback reports (full and resumed handshakes alike): its certificate,

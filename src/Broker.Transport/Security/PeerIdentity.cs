@@ -58,14 +58,15 @@ internal sealed class PeerIdentity
             return false;
         }
 
-        if (text.Contains("://", StringComparison.Ordinal))
+        var kind = SubjectName.Classify(text, out var address);
+        if (kind == SubjectNameKind.Uri)
         {
             identity = new PeerIdentity(PeerIdentityKind.Uri, text, null);
             problem = null;
             return true;
         }
 
-        if (IPAddress.TryParse(text, out var address))
+        if (kind == SubjectNameKind.IPAddress && address is not null)
         {
             var canonical = address.ToString();
             if (!string.Equals(canonical, text, StringComparison.OrdinalIgnoreCase))

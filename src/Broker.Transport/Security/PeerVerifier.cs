@@ -28,9 +28,6 @@ namespace Broker.Transport.Security;
 /// </remarks>
 internal static class PeerVerifier
 {
-    private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
-    private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
-
     /// <summary>How many of the trust bundle's roots a refusal names before "and N more".</summary>
     private const int RootsNamed = 3;
 
@@ -60,7 +57,7 @@ internal static class PeerVerifier
                 role == PeerRole.Backend ? "The backend presented no certificate." : "The frontend presented no client certificate; mutual TLS requires one.");
         }
 
-        var usage = role == PeerRole.Backend ? new Usage(ServerAuthOid, "server authentication", "server auth") : new Usage(ClientAuthOid, "client authentication", "client auth");
+        var usage = role == PeerRole.Backend ? new Usage(ExtendedKeyUsage.ServerAuth, "server authentication", "server auth") : new Usage(ExtendedKeyUsage.ClientAuth, "client authentication", "client auth");
         var who = $"The {peer}'s certificate {CertificateText.Escape(leaf.Subject)}";
         var refusal = CheckChain(leaf, intermediates, trustBundle, usage, now, who, out var root) ?? CheckLeaf(leaf, usage, who);
         if (refusal is not null)

@@ -87,19 +87,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
     /// good. A quiet close would end that connection's input cleanly or with a reset depending on timing; a
     /// reset makes the backend fail every time: its handshake, or its first read.
     /// </summary>
-    private static void ResetOnClose(Socket socket)
-    {
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0);
-        }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
+    private static void ResetOnClose(Socket socket) => SocketReset.OnClose(socket);
 
     private SslClientAuthenticationOptions CreateOptions(CertificateCredentials credentials, PeerIdentity expected, HandshakeFailure failure)
     {

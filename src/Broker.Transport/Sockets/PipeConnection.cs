@@ -113,18 +113,8 @@ internal abstract partial class PipeConnection : IDuplexPipe, IAsyncDisposable
 
         OutputPipe.Reader.CancelPendingRead();
         InputPipe.Writer.CancelPendingFlush();
-        try
-        {
-            // Linger 0 turns the close into a RST, so the peer learns at once that bytes were dropped.
-            Socket.LingerState = new LingerOption(true, 0);
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        catch (SocketException)
-        {
-        }
-
+        // Linger 0 turns the close into a RST, so the peer learns at once that bytes were dropped.
+        SocketReset.OnClose(Socket);
         Socket.Dispose();
     }
 
