@@ -10,7 +10,7 @@ using Broker.Transport.Security;
 namespace Broker.Transport.Benchmarks;
 
 /// <summary>
-/// <c>allocs connections [count] [warm-up] [--types]</c>: the bytes one connection allocates on the side that
+/// <c>allocs connections [count] [warm-up] [plaintext|full|resumed...] [--types]</c>: the bytes one connection allocates on the side that
 /// accepts it and on the side that connects it, plaintext and TLS (Ec256, full and resumed handshakes). Each
 /// connection does what a short-lived one does: connect, handshake, the backend sends one byte and closes
 /// gracefully (close_notify and FIN), the frontend reads until the end and disposes.
@@ -49,6 +49,7 @@ internal static class ConnectionAllocationProbe
         args = [.. args.Where(a => a != "--types")];
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;
         var warmup = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100;
+        var modes = args.Length > 2 ? args[2..] : Modes;
         var pki = Directory.CreateTempSubdirectory("allocs-pki-").FullName;
         try
         {
@@ -56,7 +57,7 @@ internal static class ConnectionAllocationProbe
             WriteFolder(Path.Combine(pki, "backend"), backend.GetCurrent());
             WriteFolder(Path.Combine(pki, "frontend"), frontend.GetCurrent());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{count} connections per row after {warmup} to warm up, one at a time; load average {File.ReadAllText("/proc/loadavg").Trim()}"));
-            foreach (var mode in Modes)
+            foreach (var mode in modes)
             {
                 foreach (var side in new[] { "accepted", "connected" })
                 {

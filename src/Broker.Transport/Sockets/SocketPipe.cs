@@ -11,8 +11,8 @@ namespace Broker.Transport.Sockets;
 /// </summary>
 internal sealed class SocketPipe : PipeConnection
 {
-    private readonly SocketAwaitableEventArgs _receiver = new();
-    private readonly SocketAwaitableEventArgs _sender = new();
+    private readonly SocketAwaitableEventArgs _receiver = SocketAwaitableEventArgs.Rent();
+    private readonly SocketAwaitableEventArgs _sender = SocketAwaitableEventArgs.Rent();
     private bool _detectTlsPeer;
 
     private SocketPipe(Socket socket, SocketTransportOptions options, bool detectTlsPeer)
@@ -93,10 +93,11 @@ internal sealed class SocketPipe : PipeConnection
         return ValueTask.CompletedTask;
     }
 
+    // Called once both pumps have ended, so neither event args has an operation pending.
     protected override ValueTask DisposeCoreAsync()
     {
-        _receiver.Dispose();
-        _sender.Dispose();
+        SocketAwaitableEventArgs.Return(_receiver);
+        SocketAwaitableEventArgs.Return(_sender);
         return base.DisposeCoreAsync();
     }
 }
