@@ -12,12 +12,18 @@ namespace Broker.Transport.Benchmarks;
 /// allocated). A quick way to find what breaks the zero-allocation floor before a full benchmark run.
 /// Arguments: the number of measured invocations (default 20), then a part of the workloads' names. Covers
 /// <see cref="ThroughputBenchmarks"/> and <see cref="TlsThroughputBenchmarks"/>; a class none of whose
-/// workloads match is not even set up.
+/// workloads match is not even set up. <c>allocs connections ...</c> measures bytes per connection instead
+/// (see <see cref="ConnectionAllocationProbe"/>).
 /// </summary>
 internal static class AllocationProbe
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Length > 0 && args[0] == "connections")
+        {
+            return await ConnectionAllocationProbe.RunAsync(args[1..]);
+        }
+
         var invocations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
         var filter = args.Length > 1 ? args[1] : string.Empty;
         IProbeWorkloads[] benches = [new ThroughputBenchmarks(), new TlsThroughputBenchmarks()];
@@ -69,7 +75,7 @@ internal static class AllocationProbe
     }
 
     /// <summary>Listens to the runtime's GCAllocationTick events and adds up the sampled bytes per type.</summary>
-    private sealed class AllocationTicks : EventListener
+    internal sealed class AllocationTicks : EventListener
     {
         private const int GCAllocationTick = 10;
         private readonly ConcurrentDictionary<string, long> _bytes = new();

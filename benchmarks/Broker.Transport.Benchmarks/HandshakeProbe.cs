@@ -13,6 +13,8 @@ namespace Broker.Transport.Benchmarks;
 /// or a name never used before, as the full-handshake benchmarks do) and each teardown (a graceful close
 /// after a frame each way, or the benchmarks' abort), it connects three times through a
 /// <see cref="HelloRelay"/> that reads the hellos on the wire, then times <c>count</c> (default 50) direct connects.
+/// <c>handshakes concurrent ...</c> measures handshakes per second with many frontends at once instead
+/// (see <see cref="HandshakeConcurrencyProbe"/>).
 /// </summary>
 /// <remarks>
 /// One key per algorithm serves the root and both leaves (<see cref="TlsLoopback.SharedKeyPki"/>), so
@@ -22,6 +24,11 @@ internal static class HandshakeProbe
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Length > 0 && args[0] == "concurrent")
+        {
+            return await HandshakeConcurrencyProbe.RunAsync(args[1..]);
+        }
+
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 50;
         var algorithms = args.Length > 1
             ? args[1..].Select(Enum.Parse<PrivateKeyAlgorithm>).ToArray()

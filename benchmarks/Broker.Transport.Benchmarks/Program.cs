@@ -8,7 +8,8 @@ namespace Broker.Transport.Benchmarks;
 /// <c>demo</c> runs the end-to-end demo over loopback (see <see cref="Demo"/>);
 /// <c>soak</c> runs mixed load over encrypted connections while the issuer rotates leaves and roots, and fails
 /// unless every frame came back intact (see <see cref="Soak"/>);
-/// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>);
+/// <c>allocs</c> probes the throughput workloads in-process (see <see cref="AllocationProbe"/>), and
+/// <c>allocs connections</c> the bytes per accepted and per connected connection (see <see cref="ConnectionAllocationProbe"/>);
 /// <c>pingpong</c> times round trips outside BenchmarkDotNet (see <see cref="LatencyProbe"/>);
 /// <c>handshakes</c> checks TLS resumption on the wire and times Rsa8192 (see <see cref="HandshakeProbe"/>);
 /// <c>suites</c> compares the TLS 1.3 cipher suites in interleaved rounds (see <see cref="CipherSuiteProbe"/>);
@@ -34,6 +35,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "allocs")
         {
             return await AllocationProbe.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == ConnectionAllocationProbe.SideCommand)
+        {
+            return await ConnectionAllocationProbe.SideAsync(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "pingpong")

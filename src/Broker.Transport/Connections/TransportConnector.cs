@@ -76,13 +76,13 @@ public sealed class TransportConnector
 
     private async ValueTask ConnectSocketAsync(Socket socket, EndPoint endpoint, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(_options.ConnectTimeout, _options.TimeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        // Pooled, as the TLS handshake's: the TCP handshake's timeout and link to the caller's token.
+        var deadline = HandshakeDeadline.Start(_options.ConnectTimeout, _options.TimeProvider, cancellationToken);
         try
         {
-            await socket.ConnectAsync(endpoint, linked.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(endpoint, deadline.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (deadline.TimedOut && !cancellationToken.IsCancellationRequested)
         {
             throw new ConnectFailedException(
                 $"Connecting to {endpoint} timed out after {_options.ConnectTimeout.TotalSeconds:0.###} s (ConnectTimeout). Is the backend reachable?");
@@ -96,6 +96,10 @@ public sealed class TransportConnector
         {
             var hint = ex.SocketErrorCode == SocketError.ConnectionRefused ? " Is the backend listening on that port?" : string.Empty;
             throw new ConnectFailedException($"Connecting to {endpoint} failed: {ex.SocketErrorCode} ({ex.Message}).{hint}", ex);
+        }
+        finally
+        {
+            deadline.Return();
         }
     }
 

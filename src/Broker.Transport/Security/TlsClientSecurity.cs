@@ -29,8 +29,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
 
     public async ValueTask<SecuredPipe> ConnectAsync(Socket socket, string targetHost, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(_options.HandshakeTimeout, _options.TimeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var deadline = HandshakeDeadline.Start(_options.HandshakeTimeout, _options.TimeProvider, cancellationToken);
         var peer = socket.RemoteEndPoint?.ToString() ?? targetHost;
         var expected = _serverIdentity ?? PeerIdentity.ForHost(targetHost);
         var failure = new HandshakeFailure();
@@ -54,7 +53,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
 
             var transport = new ReadGatedStream(_options.Socket.WriteBehind ? new WriteBehindStream(socket, _options.Socket) : new NetworkStream(socket, ownsSocket: false));
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
-            await ssl.AuthenticateAsClientAsync(CreateOptions(credentials, expected, failure), linked.Token).ConfigureAwait(false);
+            await ssl.AuthenticateAsClientAsync(CreateOptions(credentials, expected, failure), deadline.Token).ConfigureAwait(false);
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, credentials.Version, credentials.NotAfter);
             return new SecuredPipe(TlsPipe.Start(socket, ssl, transport, isClient: true, _options.Socket), info);
         }
@@ -66,17 +65,20 @@ internal sealed class TlsClientSecurity : IClientSecurity
             }
 
             ResetOnClose(socket);
-            if (ex is OperationCanceledException canceled && cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
+            if (ex is OperationCanceledException canceled && cancellationToken.IsCancellationRequested && !deadline.TimedOut)
             {
                 // The caller's cancellation, reported with the caller's token rather than the internal linked one.
                 throw canceled.CancellationToken == cancellationToken ? canceled : new OperationCanceledException(canceled.Message, canceled, cancellationToken);
             }
 
-            throw failure.Sort(ex, "backend", peer, timeout.IsCancellationRequested, _options.HandshakeTimeout);
+            throw failure.Sort(ex, "backend", peer, deadline.TimedOut, _options.HandshakeTimeout);
         }
         finally
         {
             credentials?.Release();
+
+            // Every operation that used the token has finished (each was awaited above).
+            deadline.Return();
         }
     }
 

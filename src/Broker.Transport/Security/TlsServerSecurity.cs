@@ -38,8 +38,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
 
     public async ValueTask<SecuredPipe> AcceptAsync(Socket socket, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(_options.HandshakeTimeout, _options.TimeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var deadline = HandshakeDeadline.Start(_options.HandshakeTimeout, _options.TimeProvider, cancellationToken);
         var peer = socket.RemoteEndPoint?.ToString() ?? "?";
         var failure = new HandshakeFailure();
         SslStream? ssl = null;
@@ -47,7 +46,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
         try
         {
             socket.NoDelay = _options.Socket.NoDelay;
-            await RequireTlsAsync(socket, peer, linked.Token).ConfigureAwait(false);
+            await RequireTlsAsync(socket, peer, deadline.Token).ConfigureAwait(false);
 
             var transport = new ReadGatedStream(_options.Socket.WriteBehind ? new WriteBehindStream(socket, _options.Socket) : new NetworkStream(socket, ownsSocket: false));
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
@@ -63,7 +62,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
                     return ValueTask.FromResult(CreateOptions(credentials, failure));
                 },
                 null,
-                linked.Token).ConfigureAwait(false);
+                deadline.Token).ConfigureAwait(false);
 
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, version, notAfter);
             return new SecuredPipe(TlsPipe.Start(socket, ssl, transport, isClient: false, _options.Socket), info);
@@ -75,16 +74,19 @@ internal sealed class TlsServerSecurity : IServerSecurity
                 await ssl.DisposeAsync().ConfigureAwait(false);
             }
 
-            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested)
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested && !deadline.TimedOut)
             {
                 throw;
             }
 
-            throw failure.Sort(ex, "frontend", peer, timeout.IsCancellationRequested, _options.HandshakeTimeout);
+            throw failure.Sort(ex, "frontend", peer, deadline.TimedOut, _options.HandshakeTimeout);
         }
         finally
         {
             held?.Release();
+
+            // Every operation that used the token has finished (each was awaited above).
+            deadline.Return();
         }
     }
 

@@ -15,8 +15,8 @@ internal delegate Exception? FirstBytesCheck(ReadOnlySpan<byte> first, string re
 /// </summary>
 internal sealed class SocketPipe : PipeConnection
 {
-    private readonly SocketAwaitableEventArgs _receiver = new();
-    private readonly SocketAwaitableEventArgs _sender = new();
+    private readonly SocketAwaitableEventArgs _receiver = SocketAwaitableEventArgs.Rent();
+    private readonly SocketAwaitableEventArgs _sender = SocketAwaitableEventArgs.Rent();
     private FirstBytesCheck? _checkFirstBytes;
 
     private SocketPipe(Socket socket, SocketTransportOptions options, FirstBytesCheck? checkFirstBytes)
@@ -95,10 +95,11 @@ internal sealed class SocketPipe : PipeConnection
         return ValueTask.CompletedTask;
     }
 
+    // Called once both pumps have ended, so neither event args has an operation pending.
     protected override ValueTask DisposeCoreAsync()
     {
-        _receiver.Dispose();
-        _sender.Dispose();
+        SocketAwaitableEventArgs.Return(_receiver);
+        SocketAwaitableEventArgs.Return(_sender);
         return base.DisposeCoreAsync();
     }
 }
