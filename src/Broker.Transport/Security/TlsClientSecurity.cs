@@ -16,7 +16,6 @@ internal sealed class TlsClientSecurity : IClientSecurity
 {
     private readonly TlsSettings _options;
     private readonly PeerIdentity? _serverIdentity;
-    private readonly CipherSuitesPolicy? _cipherSuites;
 
     /// <param name="settings">The layer's settings.</param>
     /// <param name="serverIdentity">The identity the backend must show, or null for the host connected to.</param>
@@ -24,7 +23,6 @@ internal sealed class TlsClientSecurity : IClientSecurity
     {
         _options = settings;
         _serverIdentity = serverIdentity;
-        _cipherSuites = TlsCipherSuites.Policy(settings.CipherSuites);
     }
 
     public async ValueTask<SecuredPipe> ConnectAsync(Socket socket, string targetHost, CancellationToken cancellationToken)
@@ -51,7 +49,7 @@ internal sealed class TlsClientSecurity : IClientSecurity
                 throw new HandshakeException(HandshakeFailureReason.LocalCertificateUnavailable, $"The frontend has no certificate to present: {ex.Message}", ex);
             }
 
-            var transport = new ReadGatedStream(_options.Socket.WriteBehind ? new WriteBehindStream(socket, _options.Socket) : new NetworkStream(socket, ownsSocket: false));
+            var transport = _options.OpenTransport(socket);
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             await ssl.AuthenticateAsClientAsync(CreateOptions(credentials, expected, failure), deadline.Token).ConfigureAwait(false);
             var info = new ConnectionSecurityInfo(true, ssl.SslProtocol, ssl.NegotiatedCipherSuite, failure.Peer, credentials.Version, credentials.NotAfter);
@@ -100,15 +98,14 @@ internal sealed class TlsClientSecurity : IClientSecurity
             TargetHost = expected.Kind == PeerIdentityKind.Dns ? expected.Text : string.Empty,
             ClientCertificateContext = credentials.Context,
             EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
-            CipherSuitesPolicy = _cipherSuites,
+            CipherSuitesPolicy = _options.CipherSuitesPolicy,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             CertificateChainPolicy = HandshakeFailure.NothingTrusted,
             AllowRenegotiation = false,
 
             // SslStream's own verdict (errors, its DNS-only name check among them) is set aside: the verifier
             // judges the backend against the trust bundle of now.
-            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-                failure.Verify(certificate, chain, _options.Certificates, PeerRole.Backend, policy, _options.TimeProvider.GetUtcNow()),
+            RemoteCertificateValidationCallback = _options.VerifyPeer(failure, PeerRole.Backend, policy),
         };
     }
 }

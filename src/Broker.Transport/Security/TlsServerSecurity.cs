@@ -27,13 +27,11 @@ internal sealed class TlsServerSecurity : IServerSecurity
 
     private readonly TlsSettings _options;
     private readonly PeerIdentityPolicy _identity;
-    private readonly CipherSuitesPolicy? _cipherSuites;
 
     public TlsServerSecurity(TlsSettings settings, PeerIdentityPolicy identity)
     {
         _options = settings;
         _identity = identity;
-        _cipherSuites = TlsCipherSuites.Policy(settings.CipherSuites);
     }
 
     public async ValueTask<SecuredPipe> AcceptAsync(Socket socket, CancellationToken cancellationToken)
@@ -48,7 +46,7 @@ internal sealed class TlsServerSecurity : IServerSecurity
             socket.NoDelay = _options.Socket.NoDelay;
             await RequireTlsAsync(socket, peer, deadline.Token).ConfigureAwait(false);
 
-            var transport = new ReadGatedStream(_options.Socket.WriteBehind ? new WriteBehindStream(socket, _options.Socket) : new NetworkStream(socket, ownsSocket: false));
+            var transport = _options.OpenTransport(socket);
             ssl = new SslStream(transport, leaveInnerStreamOpen: false);
             long version = 0;
             DateTimeOffset notAfter = default;
@@ -156,13 +154,12 @@ internal sealed class TlsServerSecurity : IServerSecurity
         ServerCertificateContext = credentials.Context,
         ClientCertificateRequired = true,
         EnabledSslProtocols = HandshakeFailure.Protocols(_options.AllowTls12),
-        CipherSuitesPolicy = _cipherSuites,
+        CipherSuitesPolicy = _options.CipherSuitesPolicy,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         CertificateChainPolicy = HandshakeFailure.NothingTrusted,
         AllowRenegotiation = false,
 
         // SslStream's own verdict (errors) is set aside: the verifier judges the frontend against the trust bundle of now.
-        RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-            failure.Verify(certificate, chain, _options.Certificates, PeerRole.Frontend, _identity, _options.TimeProvider.GetUtcNow()),
+        RemoteCertificateValidationCallback = _options.VerifyPeer(failure, PeerRole.Frontend, _identity),
     };
 }

@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Net.Sockets;
 using Broker.Transport.Certificates;
 using Broker.Transport.Sockets;
 
@@ -19,4 +21,19 @@ internal sealed record TlsSettings(
     bool AllowTls12,
     TimeProvider TimeProvider,
     SocketTransportOptions Socket,
-    IReadOnlyList<System.Net.Security.TlsCipherSuite>? CipherSuites);
+    IReadOnlyList<System.Net.Security.TlsCipherSuite>? CipherSuites)
+{
+    /// <summary>The cipher suite policy both handshakes pass to SslStream, made once (null: OpenSSL's own list).</summary>
+    public CipherSuitesPolicy? CipherSuitesPolicy { get; } = TlsCipherSuites.Policy(CipherSuites);
+
+    /// <summary>The stream the handshake and the pumps use beneath SslStream: reads gated, writes behind (see <see cref="WriteBehindStream"/>).</summary>
+    public ReadGatedStream OpenTransport(Socket socket)
+        => new(Socket.WriteBehind ? new WriteBehindStream(socket, Socket) : new NetworkStream(socket, ownsSocket: false));
+
+    /// <summary>
+    /// The callback both handshakes give SslStream: SslStream's own verdict (its errors, its DNS-only name check) is
+    /// set aside, and the verifier judges the peer in <paramref name="role"/> against the trust bundle of now.
+    /// </summary>
+    public RemoteCertificateValidationCallback VerifyPeer(HandshakeFailure failure, PeerRole role, PeerIdentityPolicy policy)
+        => (_, certificate, chain, _) => failure.Verify(certificate, chain, Certificates, role, policy, TimeProvider.GetUtcNow());
+}
