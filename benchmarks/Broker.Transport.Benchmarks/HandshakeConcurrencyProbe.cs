@@ -16,7 +16,8 @@ namespace Broker.Transport.Benchmarks;
 /// frontend alone; full and resumed Ec256 mutual TLS 1.3 handshakes, through this transport's connector and
 /// listener and through a raw <see cref="SslStream"/> pair on the same certificates with the same mutual
 /// authentication, all in the same run. Each round (default 5) measures every path for <c>seconds</c> (default
-/// 2), starting from a different one each round; the table gives the median rate and the per-round rates.
+/// 2), the two paths of each cell back to back (which goes first alternates), starting from a different cell each
+/// round; the table gives the median rates, the per-round rates and ratios, and the CPU time per handshake.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -49,47 +50,43 @@ internal static class HandshakeConcurrencyProbe
         await using var raw = RawBackend.Start(backend.GetCurrent());
         var rawClient = RawClient.Create(frontend.GetCurrent());
         var shared = TlsLoopback.Connector(frontend);
-        var paths = new List<(string Name, Func<Task> Connect)>();
-        foreach (var full in new[] { true, false })
-        {
-            var kind = full ? "full" : "resumed";
-            paths.Add(($"transport {kind}", () => TransportOnceAsync(full ? TlsLoopback.Connector(frontend, TlsLoopback.FreshName()) : shared, listener)));
-            paths.Add(($"SslStream {kind}", () => rawClient.OnceAsync(raw.LocalEndPoint, full ? TlsLoopback.FreshName() : TlsLoopback.ServerIdentity)));
-        }
+        Func<Task> Path(bool transport, bool full) => transport
+            ? () => TransportOnceAsync(full ? TlsLoopback.Connector(frontend, TlsLoopback.FreshName()) : shared, listener)
+            : () => rawClient.OnceAsync(raw.LocalEndPoint, full ? TlsLoopback.FreshName() : TlsLoopback.ServerIdentity);
+        var cells = new[] { ("full", 1), ("full", frontends), ("resumed", 1), ("resumed", frontends) };
 
         await using var drain = TransportDrain.Start(listener);
-        var load = File.ReadAllText("/proc/loadavg").Trim();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Ec256, {rounds} rounds of {seconds:0.#} s per path; load average at start {load}"));
-        var rates = new Dictionary<(string, int), List<double>>();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Ec256, {rounds} rounds of {seconds:0.#} s per path; load average at start {File.ReadAllText("/proc/loadavg").Trim()}"));
+        var samples = cells.ToDictionary(c => c, _ => (Ours: new List<Sample>(), Theirs: new List<Sample>()));
         var failures = 0L;
         for (var round = 0; round < rounds; round++)
         {
-            for (var k = 0; k < paths.Count; k++)
+            for (var k = 0; k < cells.Length; k++)
             {
-                var (name, connect) = paths[(k + round) % paths.Count];
-                foreach (var count in new[] { 1, frontends })
+                // The two paths of a cell back to back, in turns first, so each round's ratio compares neighbours.
+                var cell = cells[(k + round) % cells.Length];
+                var full = cell.Item1 == "full";
+                foreach (var transport in round % 2 == 0 ? new[] { true, false } : [false, true])
                 {
-                    var (rate, failed) = await RateAsync(connect, count, TimeSpan.FromSeconds(seconds));
-                    failures += failed;
-                    (rates.TryGetValue((name, count), out var list) ? list : rates[(name, count)] = []).Add(rate);
+                    var sample = await RateAsync(Path(transport, full), cell.Item2, TimeSpan.FromSeconds(seconds));
+                    failures += sample.Failed;
+                    (transport ? samples[cell].Ours : samples[cell].Theirs).Add(sample);
                 }
             }
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average at end {File.ReadAllText("/proc/loadavg").Trim()}; failed connects {failures}; backend refusals: transport {listener.HandshakesFailed}, SslStream {raw.Failed}"));
-        Console.WriteLine($"| handshake | frontends | transport /s | SslStream /s | transport / SslStream, per round (median) |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | --- |");
-        foreach (var kind in new[] { "full", "resumed" })
+        Console.WriteLine("| handshake | frontends | transport /s | SslStream /s | transport / SslStream, per round (median) | CPU ms per handshake, transport / SslStream (both ends, medians) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | --- | --- |");
+        foreach (var cell in cells)
         {
-            foreach (var count in new[] { 1, frontends })
-            {
-                var ours = rates[($"transport {kind}", count)];
-                var theirs = rates[($"SslStream {kind}", count)];
-                var ratios = ours.Zip(theirs, (a, b) => a / b).ToList();
-                Console.WriteLine(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"| {kind} | {count} | {Median(ours):F0} ({string.Join(", ", ours.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))}) | {Median(theirs):F0} ({string.Join(", ", theirs.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))}) | {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))} ({Median(ratios):F2}) |"));
-            }
+            var (ours, theirs) = samples[cell];
+            var ratios = ours.Zip(theirs, (a, b) => a.Rate / b.Rate).ToList();
+            static string List(IEnumerable<double> values, string format) => string.Join(", ", values.Select(v => v.ToString(format, CultureInfo.InvariantCulture)));
+            var (ourCpu, theirCpu) = (Median([.. ours.Select(o => o.CpuMs)]), Median([.. theirs.Select(t => t.CpuMs)]));
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"| {cell.Item1} | {cell.Item2} | {Median([.. ours.Select(o => o.Rate)]):F0} ({List(ours.Select(o => o.Rate), "F0")}) | {Median([.. theirs.Select(t => t.Rate)]):F0} ({List(theirs.Select(t => t.Rate), "F0")}) | {List(ratios, "F2")} ({Median(ratios):F2}) | {ourCpu:F2} / {theirCpu:F2} ({ourCpu / theirCpu:F2}) |"));
         }
 
         return failures == 0 ? 0 : 1;
@@ -101,8 +98,12 @@ internal static class HandshakeConcurrencyProbe
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    /// <summary><paramref name="frontends"/> loops connecting back to back; the completed connections per second after a warm-up.</summary>
-    private static async Task<(double Rate, long Failed)> RateAsync(Func<Task> connect, int frontends, TimeSpan window)
+    /// <summary>
+    /// <paramref name="frontends"/> loops connecting back to back: the completed connections per second after a
+    /// warm-up, and the process's CPU time per connection (both ends are in this process; steadier than the rate
+    /// on a shared machine).
+    /// </summary>
+    private static async Task<Sample> RateAsync(Func<Task> connect, int frontends, TimeSpan window)
     {
         long completed = 0;
         long failed = 0;
@@ -129,14 +130,18 @@ internal static class HandshakeConcurrencyProbe
         })).ToList();
         await Task.Delay(WarmUp);
         var start = Interlocked.Read(ref completed);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         await Task.Delay(window);
         var done = Interlocked.Read(ref completed) - start;
         var elapsed = clock.Elapsed.TotalSeconds;
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
         await stop.CancelAsync();
         await Task.WhenAll(loops);
-        return (done / elapsed, failed);
+        return new Sample(done / elapsed, cpuMs / Math.Max(done, 1), failed);
     }
+
+    private readonly record struct Sample(double Rate, double CpuMs, long Failed);
 
     private static async Task TransportOnceAsync(TransportConnector connector, TransportListener listener)
     {

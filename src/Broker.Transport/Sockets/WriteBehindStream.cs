@@ -21,7 +21,7 @@ internal sealed class WriteBehindStream : Stream
     private readonly Socket _socket;
     private readonly NetworkStream _reads;
     private readonly Pipe _queue;
-    private readonly SocketAwaitableEventArgs _sender = new();
+    private readonly SocketAwaitableEventArgs _sender = SocketAwaitableEventArgs.Rent();
     private readonly Task _sending;
     private long _pending; // bytes queued and not yet sent
     private volatile Exception? _failed;
@@ -150,13 +150,16 @@ internal sealed class WriteBehindStream : Stream
         try
         {
             await _sending.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+
+            // The loop has ended, so no send is pending on the event args: they go back to the pool.
+            SocketAwaitableEventArgs.Return(_sender);
         }
         catch (TimeoutException)
         {
+            // A send may still be pending: these event args are not reused.
             _queue.Reader.CancelPendingRead();
+            _sender.Dispose();
         }
-
-        _sender.Dispose();
         await _reads.DisposeAsync().ConfigureAwait(false);
     }
 
