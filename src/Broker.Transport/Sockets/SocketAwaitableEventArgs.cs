@@ -17,7 +17,8 @@ namespace Broker.Transport.Sockets;
 internal sealed class SocketAwaitableEventArgs : SocketAsyncEventArgs, IValueTaskSource<int>
 {
     // Enough for 128 plaintext connections closing at once; above that a connection makes its own, as before.
-    private static readonly ObjectPool<SocketAwaitableEventArgs> Pool = new DefaultObjectPool<SocketAwaitableEventArgs>(new Policy(), maximumRetained: 256);
+    // The provider makes a pool that disposes what it does not keep (the type is IDisposable).
+    private static readonly ObjectPool<SocketAwaitableEventArgs> Pool = new DefaultObjectPoolProvider { MaximumRetained = 256 }.Create(new Policy());
 
     // At most 8 segments per gathered send: on Unix the runtime pins and describes up to 8 buffers on the
     // stack (SocketPal's IovStackThreshold, Linux's UIO_FASTIOV) and allocates two arrays per send above
