@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace Broker.Transport.Sockets;
 
@@ -182,6 +183,9 @@ internal sealed class WriteBehindStream : Stream
         }
     }
 
+    // Once per queued record when the queue is full (backpressure): pooled, as TlsPipe's writes are, so a write that
+    // completes asynchronously allocates nothing.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask QueueAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         Interlocked.Add(ref _pending, buffer.Length);
