@@ -29,6 +29,7 @@ internal sealed class HandshakeDeadline
 
     private CancellationTokenSource _linked = new();
     private CancellationTokenSource? _timeout;
+    private bool _onSystemClock;
     private CancellationTokenRegistration _fromCaller;
     private CancellationTokenRegistration _fromTimeout;
 
@@ -46,7 +47,8 @@ internal sealed class HandshakeDeadline
     public static HandshakeDeadline Start(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var deadline = Pool.Get();
-        if (time == TimeProvider.System)
+        deadline._onSystemClock = time == TimeProvider.System;
+        if (deadline._onSystemClock)
         {
             deadline._timeout ??= new CancellationTokenSource();
             deadline._timeout.CancelAfter(timeout);
@@ -73,7 +75,8 @@ internal sealed class HandshakeDeadline
         _fromTimeout = default;
 
         // A timeout that fired, or might still fire (queued), or runs on another clock, is never reused.
-        if (_timeout is not null && !_timeout.TryReset())
+        // TryReset would disarm another clock's timer but keep it: a later CancelAfter would run on that clock.
+        if (_timeout is not null && (!_onSystemClock || !_timeout.TryReset()))
         {
             _timeout.Dispose();
             _timeout = null;
